@@ -1,0 +1,47 @@
+/*
+ * policy: IAM policy documents (spec 4). JSON text -> a compiled, immutable
+ * form, with the grammar checked as IAM checks it. Pure.
+ *
+ * This module grows: evaluation against a request context and the
+ * explanation trace come next, on this same compiled form.
+ */
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
+
+#include "util/util.h"
+
+enum tg_policy_kind {
+    TG_POLICY_TRUST = 1, /* a role's trust policy: Principal required, no Resource */
+    TG_POLICY_IDENTITY,  /* inline or managed permission policy: Resource required, no Principal */
+    TG_POLICY_SESSION,   /* session policy of AssumeRole*: as IDENTITY */
+};
+
+struct tg_policy; /* compiled; see policy.c; immutable once returned */
+
+/*
+ * Parses and checks doc (borrowed; need not be NUL-terminated) as a policy
+ * of the given kind. On success *out is owned by the caller (free with
+ * tg_policy_free). On failure: MalformedPolicyDocument whose message names
+ * the problem and, where it helps, its place (e.g. "Syntax errors in
+ * policy.", "Has prohibited field Resource", "Policy statement must contain
+ * actions.", the texts of ../shared/vectors/iam-policy/moto). Duplicate
+ * JSON keys and nesting deeper than TG_JSON_MAX_DEPTH are refused.
+ * Size limits are the caller's (IAM's LimitExceeded), but a document over
+ * TG_POLICY_MAX_DOCUMENT bytes is refused here too.
+ */
+int tg_policy_parse(const uint8_t *doc, size_t len, enum tg_policy_kind kind,
+                    struct tg_policy **out, struct tg_error *err) TG_MUST_USE;
+void tg_policy_free(struct tg_policy *p);
+
+/* Size as IAM counts it for its quotas: characters, not counting
+ * whitespace (space, TAB, CR, LF) (spec 4.6). */
+size_t tg_policy_size(const uint8_t *doc, size_t len);
+
+/* The characters IAM accepts in a policy document: TAB, LF, CR and
+ * U+0020..U+00FF (spec 4.6), checked on the UTF-8 text. */
+bool tg_policy_chars_valid(const uint8_t *doc, size_t len);
+
+/* Number of statements of a compiled policy (for tests and listings). */
+size_t tg_policy_statement_count(const struct tg_policy *p);
+
+#endif

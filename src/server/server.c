@@ -1,0 +1,736 @@
+/*
+ * server: state and the request pipeline.
+ *
+ * Phases of a request (STYLE: nginx's phases): parse the Query form ->
+ * find the action -> authenticate (SigV4) -> act over the current snapshot
+ * -> for writes, commit to the store under the writer lock and swap in the
+ * next snapshot -> write the XML -> log one line.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "api/api.h"
+#include "creds/creds.h"
+#include "iam/iam.h"
+#include "snapshot/snapshot.h"
+#include "store/store.h"
+
+#define ADMIN_AAD_PREFIX "tegata admin secret "
+#define MASTER_KEY_FILE "master.key"
+#define DB_FILE "tegata.db"
+#define ADMIN_CREDENTIALS_FILE "admin.credentials"
+
+struct tg_server {
+    char *data_dir;
+    char *region;
+    bool dev;
+    size_t trust_policy_max;
+    struct tg_store *store;
+    struct tg_snapshot_holder holder;
+    bool holder_ready;
+    pthread_mutex_t write_mu; /* one writer at a time: commit + snapshot swap */
+    int64_t generation;       /* guarded by write_mu */
+    uint8_t master_key[TG_CREDS_KEY_LEN];
+    char account_id[13];
+    char admin_akid[TG_CREDS_ACCESS_KEY_ID_LEN + 1];
+    uint8_t admin_secret[TG_CREDS_SECRET_LEN];
+    size_t admin_secret_len;
+};
+
+/* ---- logging --------------------------------------------------------- */
+
+void tg_server_log(const char *fmt, ...)
+{
+    char when[TG_ISO8601_LEN];
+    tg_time_iso8601(tg_time_now(), when);
+    va_list ap;
+    va_start(ap, fmt);
+    flockfile(stderr);
+    fprintf(stderr, "%s tegata: ", when);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+    va_end(ap);
+}
+
+/* Copies s into out (cap bytes) replacing control characters and quotes,
+ * so that text that came from a client cannot forge log lines. */
+static const char *log_clean(const char *s, char *out, size_t cap)
+{
+    size_t j = 0;
+    for (size_t i = 0; s[i] != '\0' && j + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[j++] = (c < 0x20 || c == 0x7f || c == '"') ? '?' : (char)c;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static int mkdir_p(const char *path, struct tg_error *err)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(tmp)) {
+        return tg_error_set(err, TG_E_INVALID_PARAMETER_VALUE, "data directory path is invalid");
+    }
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char saved = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0700) < 0 && errno != EEXIST) {
+                tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot create the data directory");
+                return tg_error_detail(err, "mkdir %s: %s", tmp, strerror(errno));
+            }
+            tmp[i] = saved;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "the data directory is not a directory");
+        return tg_error_detail(err, "%s is not a directory", path);
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        return -1;
+    }
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Writes a file durably and atomically with mode 0600: a temporary file,
+ * fsync, rename, fsync of the directory. */
+static int write_file_0600(const char *dir, const char *name, const uint8_t *data, size_t len,
+                           struct tg_error *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    if (path_join(path, sizeof(path), dir, name) < 0 ||
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        return tg_error_set(err, TG_E_SERVICE_FAILURE, "data directory path too long");
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        goto fail;
+    }
+    if (fchmod(fd, 0600) < 0) {
+        goto fail_fd;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            goto fail_fd;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0) {
+        goto fail_fd;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0 || fsync_dir(dir) < 0) {
+        goto fail;
+    }
+    return 0;
+fail_fd:
+    close(fd);
+fail:
+    tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot write %s", name);
+    tg_error_detail(err, "writing %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return -1;
+}
+
+/* Reads exactly n bytes of a small file; 1 if it does not exist. */
+static int read_small_file(const char *path, uint8_t *out, size_t n, mode_t *mode,
+                           struct tg_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        return 1;
+    }
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode) || (size_t)st.st_size != n) {
+        close(fd);
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "%s is damaged", path);
+        return tg_error_detail(err, "%s: expected a regular file of %zu bytes", path, n);
+    }
+    *mode = st.st_mode & 0777;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = read(fd, out + off, n - off);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            close(fd);
+            goto fail;
+        }
+        off += (size_t)r;
+    }
+    close(fd);
+    return 0;
+fail:
+    tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot read %s", path);
+    return tg_error_detail(err, "reading %s: %s", path, strerror(errno));
+}
+
+/* ---- first start ---------------------------------------------------------- */
+
+static void random_account_id(char out[13])
+{
+    /* 12 decimal digits, the first not 0, without modulo bias. */
+    size_t i = 0;
+    while (i < 12) {
+        uint8_t b;
+        tg_random(NULL, &b, 1);
+        if (b >= 250) {
+            continue;
+        }
+        int d = b % 10;
+        if (i == 0 && d == 0) {
+            continue;
+        }
+        out[i++] = (char)('0' + d);
+    }
+    out[12] = '\0';
+}
+
+static bool account_id_valid(const char *s)
+{
+    if (s == NULL || strlen(s) != 12) {
+        return false;
+    }
+    for (size_t i = 0; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int load_snapshot(struct tg_server *s, struct tg_snapshot **out, struct tg_error *err)
+{
+    return tg_snapshot_load(s->store, ++s->generation, out, err);
+}
+
+static int master_key_init(struct tg_server *s, bool have_sealed_data, struct tg_error *err)
+{
+    char path[PATH_MAX];
+    if (path_join(path, sizeof(path), s->data_dir, MASTER_KEY_FILE) < 0) {
+        return tg_error_set(err, TG_E_SERVICE_FAILURE, "data directory path too long");
+    }
+    mode_t mode = 0;
+    int rc = read_small_file(path, s->master_key, sizeof(s->master_key), &mode, err);
+    if (rc < 0) {
+        return -1;
+    }
+    if (rc == 0) {
+        if ((mode & 077) != 0) {
+            tg_server_log("warning: %s is readable by other users (mode %03o); run chmod 600",
+                          path, (unsigned)mode);
+        }
+        return 0;
+    }
+    if (have_sealed_data) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "master.key is missing");
+        return tg_error_detail(err,
+                               "%s is missing but the database holds secrets sealed under it; "
+                               "restore the file from a backup",
+                               path);
+    }
+    tg_random(NULL, s->master_key, sizeof(s->master_key));
+    TG_GUARD(write_file_0600(s->data_dir, MASTER_KEY_FILE, s->master_key, sizeof(s->master_key),
+                             err));
+    tg_server_log("created master key %s", path);
+    return 0;
+}
+
+static int admin_aad(const char *akid, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, ADMIN_AAD_PREFIX "%s", akid);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/* Creates the administrator key: writes admin.credentials first, then the
+ * sealed secret to the store, so that a crash between the two leaves no
+ * key without a credentials file (the next start makes a new one). */
+static int admin_create(struct tg_server *s, struct tg_store_op *ops, size_t *n_ops, char **docs,
+                        struct tg_error *err)
+{
+    char akid[TG_CREDS_ACCESS_KEY_ID_LEN + 1];
+    char secret[TG_CREDS_SECRET_LEN + 1];
+    char aad[64];
+    struct tg_buf sealed, b64, file;
+    tg_buf_init(&sealed, 256);
+    tg_buf_init(&b64, 512);
+    tg_buf_init_secret(&file, 1024);
+    int rc = -1;
+
+    tg_creds_access_key_id("AKIA", tg_random, NULL, akid);
+    tg_creds_secret(tg_random, NULL, secret);
+    if (admin_aad(akid, aad, sizeof(aad)) < 0 ||
+        tg_creds_seal(s->master_key, tg_random, NULL, tg_cur_str(aad),
+                      tg_cur_make(secret, TG_CREDS_SECRET_LEN), &sealed) < 0 ||
+        tg_base64_encode(&b64, sealed.ptr, sealed.len) < 0 || tg_buf_nul(&b64) < 0) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot seal the administrator secret");
+        goto out;
+    }
+    char when[TG_ISO8601_LEN];
+    tg_time_iso8601(tg_time_now(), when);
+    if (tg_buf_appendf(&file,
+                       "# tegata administrator key of account %s, created %s.\n"
+                       "# Keep this file secret: it can change every role and provider.\n"
+                       "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+                       s->account_id, when, akid, secret) < 0) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot write the credentials file");
+        goto out;
+    }
+    if (write_file_0600(s->data_dir, ADMIN_CREDENTIALS_FILE, file.ptr, file.len, err) < 0) {
+        goto out;
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:I}", "access_key_id", akid, "secret_sealed",
+                            (const char *)b64.ptr, "create_date", (json_int_t)tg_time_now_ms());
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
+        goto out;
+    }
+    docs[*n_ops] = text;
+    ops[*n_ops] = (struct tg_store_op){TG_STORE_PUT, TG_ENTITY_META, "admin", text, 0};
+    (*n_ops)++;
+    tg_server_log("created administrator key %s; credentials written to %s/%s", akid,
+                  s->data_dir, ADMIN_CREDENTIALS_FILE);
+    rc = 0;
+out:
+    tg_wipe(secret, sizeof(secret));
+    tg_buf_free(&sealed);
+    tg_buf_free(&b64);
+    tg_buf_free(&file);
+    return rc;
+}
+
+static int admin_open(struct tg_server *s, const struct tg_snapshot *snap, struct tg_error *err)
+{
+    char aad[64];
+    struct tg_buf sealed, secret;
+    tg_buf_init(&sealed, 512);
+    tg_buf_init_secret(&secret, 128);
+    int rc = -1;
+    if (snap->admin_secret_sealed == NULL || admin_aad(snap->admin_access_key_id, aad,
+                                                       sizeof(aad)) < 0) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "the administrator key is missing");
+        goto out;
+    }
+    if (tg_base64_decode(&sealed, tg_cur_str(snap->admin_secret_sealed)) < 0 ||
+        tg_creds_open(s->master_key, tg_cur_str(aad), tg_buf_cur(&sealed), &secret) < 0 ||
+        secret.len != TG_CREDS_SECRET_LEN) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot open the administrator secret");
+        tg_error_detail(err, "the sealed administrator secret does not open under %s/%s: "
+                             "wrong or replaced master key, or a damaged database",
+                        s->data_dir, MASTER_KEY_FILE);
+        goto out;
+    }
+    memcpy(s->admin_secret, secret.ptr, secret.len);
+    s->admin_secret_len = secret.len;
+    snprintf(s->admin_akid, sizeof(s->admin_akid), "%s", snap->admin_access_key_id);
+    rc = 0;
+out:
+    tg_buf_free(&sealed);
+    tg_buf_free(&secret);
+    return rc;
+}
+
+int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out,
+                   struct tg_error *err)
+{
+    struct tg_server *s = calloc(1, sizeof(*s));
+    struct tg_snapshot *snap = NULL;
+    char *docs[2] = {NULL, NULL};
+    struct tg_store_op ops[2];
+    size_t n_ops = 0;
+    if (s == NULL) {
+        return tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
+    }
+    pthread_mutex_init(&s->write_mu, NULL);
+    s->data_dir = strdup(cfg->data_dir);
+    s->region = cfg->region ? strdup(cfg->region) : NULL;
+    s->dev = cfg->dev;
+    s->trust_policy_max = cfg->trust_policy_max ? cfg->trust_policy_max
+                                                : TG_POLICY_TRUST_SIZE_DEFAULT;
+    if (s->data_dir == NULL || (cfg->region && s->region == NULL)) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
+        goto fail;
+    }
+    if (cfg->account_id != NULL && !account_id_valid(cfg->account_id)) {
+        tg_error_set(err, TG_E_INVALID_PARAMETER_VALUE, "the account id must be 12 digits");
+        goto fail;
+    }
+    TG_GUARD_GOTO(mkdir_p(s->data_dir, err), fail);
+
+    char db[PATH_MAX];
+    if (path_join(db, sizeof(db), s->data_dir, DB_FILE) < 0) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "data directory path too long");
+        goto fail;
+    }
+    TG_GUARD_GOTO(tg_store_open_sqlite(db, &s->store, err), fail);
+    TG_GUARD_GOTO(load_snapshot(s, &snap, err), fail);
+    TG_GUARD_GOTO(master_key_init(s, snap->admin_secret_sealed != NULL, err), fail);
+
+    if (snap->account_id[0] == '\0') {
+        if (cfg->account_id != NULL) {
+            snprintf(s->account_id, sizeof(s->account_id), "%s", cfg->account_id);
+        } else {
+            random_account_id(s->account_id);
+        }
+        json_t *doc = json_pack("{s:s, s:I}", "account_id", s->account_id, "create_date",
+                                (json_int_t)tg_time_now_ms());
+        docs[n_ops] = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(doc);
+        if (docs[n_ops] == NULL) {
+            tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
+            goto fail;
+        }
+        ops[n_ops] = (struct tg_store_op){TG_STORE_PUT, TG_ENTITY_META, "account", docs[n_ops], 0};
+        n_ops++;
+        tg_server_log("created account %s in %s", s->account_id, s->data_dir);
+    } else {
+        snprintf(s->account_id, sizeof(s->account_id), "%s", snap->account_id);
+        if (cfg->account_id != NULL && strcmp(cfg->account_id, s->account_id) != 0) {
+            tg_error_set(err, TG_E_INVALID_PARAMETER_VALUE,
+                         "the data directory %s belongs to account %s, not %s", s->data_dir,
+                         s->account_id, cfg->account_id);
+            goto fail;
+        }
+    }
+    if (snap->admin_secret_sealed == NULL) {
+        TG_GUARD_GOTO(admin_create(s, ops, &n_ops, docs, err), fail);
+    }
+    if (n_ops > 0) {
+        TG_GUARD_GOTO(tg_store_commit(s->store, ops, n_ops, err), fail);
+        tg_snapshot_release(snap);
+        snap = NULL;
+        TG_GUARD_GOTO(load_snapshot(s, &snap, err), fail);
+    }
+    TG_GUARD_GOTO(admin_open(s, snap, err), fail);
+    tg_snapshot_holder_init(&s->holder, snap);
+    s->holder_ready = true;
+    snap = NULL;
+    for (size_t i = 0; i < n_ops; i++) {
+        free(docs[i]);
+    }
+    *out = s;
+    return 0;
+fail:
+    for (size_t i = 0; i < n_ops; i++) {
+        free(docs[i]);
+    }
+    tg_snapshot_release(snap);
+    tg_server_close(s);
+    return -1;
+}
+
+void tg_server_close(struct tg_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->holder_ready) {
+        tg_snapshot_holder_destroy(&s->holder);
+    }
+    tg_store_close(s->store);
+    pthread_mutex_destroy(&s->write_mu);
+    tg_wipe(s->master_key, sizeof(s->master_key));
+    tg_wipe(s->admin_secret, sizeof(s->admin_secret));
+    free(s->data_dir);
+    free(s->region);
+    free(s);
+}
+
+const char *tg_server_account_id(const struct tg_server *s)
+{
+    return s->account_id;
+}
+
+const char *tg_server_admin_access_key_id(const struct tg_server *s)
+{
+    return s->admin_akid;
+}
+
+/* ---- the request pipeline ----------------------------------------------------- */
+
+void tg_response_free(struct tg_response *resp)
+{
+    tg_buf_free(&resp->body);
+}
+
+static const struct tg_cur *find_header(const struct tg_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (tg_cur_eq_nocase_str(req->headers[i].name, name)) {
+            return &req->headers[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* "application/x-www-form-urlencoded" with optional parameters (charset). */
+static bool is_form_content(const struct tg_request *req)
+{
+    const struct tg_cur *ct = find_header(req, "content-type");
+    if (ct == NULL) {
+        return false;
+    }
+    const char *want = "application/x-www-form-urlencoded";
+    size_t n = strlen(want);
+    if (ct->len < n || !tg_cur_eq_nocase_str(tg_cur_make(ct->ptr, n), want)) {
+        return false;
+    }
+    return ct->len == n || ct->ptr[n] == ';' || ct->ptr[n] == ' ';
+}
+
+/* SigV4 with the administrator key (the only long-term key so far). */
+static int authenticate(struct tg_server *s, const struct tg_request *req, const char *service,
+                        struct tg_error *err)
+{
+    struct tg_sigv4_request sr = {req->method, req->path,   req->query, req->headers,
+                                  req->n_headers, req->body, true};
+    struct tg_sigv4_auth *auth = calloc(1, sizeof(*auth));
+    int rc = -1;
+    if (auth == NULL) {
+        return tg_error_set(err, TG_E_INTERNAL_FAILURE, "%s", tg_code_message(TG_E_INTERNAL_FAILURE));
+    }
+    if (tg_sigv4_parse(&sr, tg_time_now(), auth, err) < 0) {
+        goto out;
+    }
+    /* spec 9: the scope must name this service, and the region if restricted */
+    if (strcmp(auth->service, service) != 0) {
+        tg_error_set(err, TG_E_SIGNATURE_DOES_NOT_MATCH,
+                     "Credential should be scoped to correct service: '%s'. ", service);
+        goto out;
+    }
+    if (s->region != NULL && strcmp(auth->region, s->region) != 0) {
+        tg_error_set(err, TG_E_SIGNATURE_DOES_NOT_MATCH,
+                     "Credential should be scoped to a valid region. ");
+        tg_error_detail(err, "signed for region '%s'; this server accepts only '%s' (--region)",
+                        auth->region, s->region);
+        goto out;
+    }
+    if (strcmp(auth->access_key_id, s->admin_akid) != 0) {
+        tg_error_code(err, TG_E_INVALID_CLIENT_TOKEN_ID);
+        tg_error_detail(err, "unknown access key id %s", auth->access_key_id);
+        goto out;
+    }
+    if (auth->security_token_len > 0) {
+        tg_error_code(err, TG_E_INVALID_CLIENT_TOKEN_ID);
+        tg_error_detail(err, "a session token was sent with the long-term key %s",
+                        auth->access_key_id);
+        goto out;
+    }
+    if (tg_sigv4_verify(&sr, auth, s->admin_secret, s->admin_secret_len, err) < 0) {
+        tg_error_detail(err, "signature mismatch for access key id %s", auth->access_key_id);
+        goto out;
+    }
+    rc = 0;
+out:
+    tg_wipe(auth, sizeof(*auth));
+    free(auth);
+    return rc;
+}
+
+/* Runs an IAM action; for writes, commits and installs the next snapshot. */
+static int run_iam(struct tg_server *s, const struct tg_iam_action *a, const struct tg_form *form,
+                   struct tg_response *resp, struct tg_error *err)
+{
+    struct tg_xml x;
+    struct tg_iam_out out;
+    int rc = -1;
+    tg_xml_init(&x, &resp->body);
+    tg_api_response_begin(&x, a->name, TG_NS_IAM, a->has_result);
+    tg_iam_out_init(&out, &x);
+    if (a->writes) {
+        pthread_mutex_lock(&s->write_mu);
+    }
+    struct tg_snapshot *snap = tg_snapshot_acquire(&s->holder);
+    struct tg_iam_ctx ctx = {snap, tg_time_now_ms(), tg_random, NULL, s->dev, s->trust_policy_max};
+    if (a->fn(&ctx, form, &out, err) < 0) {
+        goto out;
+    }
+    if (out.n_ops > 0) {
+        struct tg_snapshot *next = NULL;
+        if (!a->writes) {
+            tg_error_code(err, TG_E_SERVICE_FAILURE);
+            tg_error_detail(err, "read-only action %s produced writes", a->name);
+            goto out;
+        }
+        if (tg_store_commit(s->store, out.ops, out.n_ops, err) < 0) {
+            goto out;
+        }
+        if (load_snapshot(s, &next, err) < 0) {
+            /* The write is durable; readers keep the previous snapshot until
+             * the next successful load. Say so loudly. */
+            tg_server_log("error: committed %s but could not reload the configuration: %s",
+                          a->name, err->detail);
+            goto out;
+        }
+        tg_snapshot_swap(&s->holder, next);
+    }
+    for (size_t i = 0; i < out.n_warnings; i++) {
+        char clean[600];
+        tg_server_log("warning: %s", log_clean(out.warnings[i], clean, sizeof(clean)));
+    }
+    tg_api_response_end(&x, resp->request_id);
+    if (tg_xml_finish(&x) < 0) {
+        tg_error_code(err, TG_E_SERVICE_FAILURE);
+        tg_error_detail(err, "response larger than %d bytes", TG_HTTP_MAX_RESPONSE);
+        goto out;
+    }
+    rc = 0;
+out:
+    tg_snapshot_release(snap);
+    if (a->writes) {
+        pthread_mutex_unlock(&s->write_mu);
+    }
+    tg_iam_out_free(&out);
+    return rc;
+}
+
+static void respond_text(struct tg_response *resp, int status, const char *text)
+{
+    resp->status = status;
+    resp->content_type = "text/plain; charset=utf-8";
+    tg_buf_reset(&resp->body);
+    if (tg_buf_append_str(&resp->body, text) < 0) {
+        resp->status = 500;
+    }
+}
+
+void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct tg_response *resp)
+{
+    int64_t t0 = tg_time_now_ms();
+    struct tg_error err;
+    struct tg_form form;
+    const char *ns = TG_NS_IAM;
+    char action[64] = "-";
+    uint8_t rnd[16];
+
+    tg_error_clear(&err);
+    tg_form_init(&form);
+    memset(resp, 0, sizeof(*resp));
+    tg_buf_init(&resp->body, TG_HTTP_MAX_RESPONSE);
+    tg_random(NULL, rnd, sizeof(rnd));
+    tg_uuid_format(rnd, resp->request_id);
+    resp->status = 200;
+    resp->content_type = "text/xml";
+
+    bool is_get = tg_cur_eq_str(req->method, "GET");
+    bool is_post = tg_cur_eq_str(req->method, "POST");
+    if (is_get && tg_cur_eq_str(req->path, "/healthz")) {
+        respond_text(resp, 200, "ok\n");
+        goto log;
+    }
+    if (!is_get && !is_post) {
+        tg_error_set(&err, TG_E_INVALID_ACTION, "The HTTP method %.*s is not supported.",
+                     (int)(req->method.len > 16 ? 16 : req->method.len),
+                     (const char *)req->method.ptr);
+        goto fail;
+    }
+    if (req->body_too_large) {
+        tg_error_code(&err, TG_E_REQUEST_TOO_LARGE);
+        goto fail;
+    }
+    if (tg_form_parse(&form, req->query.ptr, req->query.len, &err) < 0) {
+        goto fail;
+    }
+    if (is_post && req->body.len > 0 && is_form_content(req) &&
+        tg_form_parse(&form, req->body.ptr, req->body.len, &err) < 0) {
+        goto fail;
+    }
+    const struct tg_cur *version = tg_form_get(&form, "Version");
+    bool sts_version = version != NULL && tg_cur_eq_str(*version, "2011-06-15");
+    if (sts_version) {
+        ns = TG_NS_STS;
+    }
+    const struct tg_cur *act = tg_form_get(&form, "Action");
+    if (act == NULL || act->len == 0) {
+        tg_error_set(&err, TG_E_MISSING_ACTION, "Missing Action");
+        goto fail;
+    }
+    snprintf(action, sizeof(action), "%.*s", (int)(act->len > 60 ? 60 : act->len),
+             (const char *)act->ptr);
+    const struct tg_iam_action *a = tg_iam_action_find(*act);
+    if (a == NULL) {
+        char clean[64];
+        tg_error_set(&err, TG_E_INVALID_ACTION, "Could not find operation %s for version %s",
+                     log_clean(action, clean, sizeof(clean)),
+                     sts_version ? "2011-06-15" : "2010-05-08");
+        goto fail;
+    }
+    snprintf(action, sizeof(action), "%s", a->name);
+    if (authenticate(s, req, "iam", &err) < 0) {
+        goto fail;
+    }
+    if (run_iam(s, a, &form, resp, &err) < 0) {
+        goto fail;
+    }
+    goto log;
+
+fail:
+    if (err.code == TG_OK) {
+        tg_error_code(&err, TG_E_INTERNAL_FAILURE);
+    }
+    resp->status = tg_code_http_status(err.code);
+    resp->content_type = "text/xml";
+    if (tg_api_error_xml(&resp->body, ns, &err, resp->request_id) < 0) {
+        respond_text(resp, 500, "internal error\n");
+    }
+log:;
+    char msg[300], detail[600], act_clean[64];
+    log_clean(action, act_clean, sizeof(act_clean));
+    if (err.code == TG_OK) {
+        tg_server_log("%s %s %s %d %lldms %s", req->source_ip ? req->source_ip : "-",
+                      is_get ? "GET" : is_post ? "POST" : "?", act_clean, resp->status,
+                      (long long)(tg_time_now_ms() - t0), resp->request_id);
+    } else {
+        tg_server_log("%s %s %s %d %s \"%s\"%s%s%s %lldms %s",
+                      req->source_ip ? req->source_ip : "-",
+                      is_get ? "GET" : is_post ? "POST" : "?", act_clean, resp->status,
+                      tg_code_name(err.code), log_clean(err.message, msg, sizeof(msg)),
+                      err.detail[0] ? " (" : "",
+                      err.detail[0] ? log_clean(err.detail, detail, sizeof(detail)) : "",
+                      err.detail[0] ? ")" : "", (long long)(tg_time_now_ms() - t0),
+                      resp->request_id);
+    }
+    tg_form_free(&form);
+}

@@ -1,0 +1,72 @@
+/*
+ * Every size and count that comes from outside, with the reason for its
+ * value. Change a limit here and nowhere else.
+ */
+#ifndef TG_LIMITS_H
+#define TG_LIMITS_H
+
+/* ---- errors ---- */
+#define TG_ERROR_MESSAGE_MAX 1024 /* AWS messages echo inputs (names, ARNs); longer ones are cut */
+#define TG_ERROR_DETAIL_MAX 2048  /* operator detail in the log line */
+
+/* ---- HTTP ---- */
+#define TG_HTTP_MAX_URI 16384      /* a presigned GET with a 4 KiB policy still fits */
+#define TG_HTTP_MAX_BODY 1048576   /* IAM's largest parameter (131,072-char policy) URL-encoded x3 */
+#define TG_HTTP_MAX_HEADERS 64     /* SDKs send about 10 */
+#define TG_HTTP_MAX_HEADER_VALUE 8192 /* Authorization with many signed headers, session tokens */
+#define TG_HTTP_MAX_CONNECTIONS 1024  /* per node; beyond that libmicrohttpd refuses */
+#define TG_HTTP_CONNECTION_TIMEOUT 30 /* seconds a slow client may hold a connection */
+#define TG_HTTP_MAX_RESPONSE 8388608  /* ListRoles of 1000 roles with 10 KiB policies */
+
+/* ---- Query protocol form ---- */
+#define TG_FORM_MAX_PARAMS 512      /* 100 client ids + 50 tags x 2 + the rest */
+#define TG_FORM_MAX_NAME 128        /* "Tags.member.50.Value" is 20; AWS names are short */
+#define TG_FORM_MAX_VALUE 262144    /* 131,072-char policy documents, with room for UTF-8 */
+#define TG_FORM_MAX_SOURCES 2       /* the query string and the body */
+#define TG_FORM_MAX_LIST 1000       /* ".member.N": N above this is refused */
+
+/* ---- SigV4 ---- */
+#define TG_SIGV4_MAX_SKEW 900            /* 15 minutes, as AWS */
+#define TG_SIGV4_MAX_EXPIRES 604800      /* presigned X-Amz-Expires: 7 days, as AWS */
+#define TG_SIGV4_MAX_SIGNED_HEADERS 32   /* botocore signs about 5 */
+#define TG_SIGV4_MAX_AUTH_HEADER 4096    /* Authorization header value */
+#define TG_SIGV4_MAX_CANONICAL 2097152   /* canonical request: URI + query + headers */
+#define TG_SIGV4_MAX_ACCESS_KEY_ID 128   /* model accessKeyIdType 16..128 */
+#define TG_SIGV4_MAX_SESSION_TOKEN 4096  /* our sealed tokens are about 1 KiB */
+
+/* ---- JSON and policies ---- */
+#define TG_JSON_MAX_DEPTH 32                /* IAM policies nest 5 deep; deeper is an attack */
+#define TG_POLICY_MAX_DOCUMENT 131072       /* bc-iam policyDocumentType max length */
+#define TG_POLICY_MAX_STATEMENTS 1000       /* 131,072 chars cannot hold more useful ones */
+#define TG_POLICY_MAX_VALUES 1000           /* values in one Action/Resource/condition list */
+#define TG_POLICY_TRUST_SIZE_DEFAULT 2048   /* ACLSizePerRole, AWS default (spec 4.6) */
+#define TG_POLICY_TRUST_SIZE_MAX 4096       /* ACLSizePerRole, AWS maximum */
+#define TG_POLICY_MANAGED_SIZE 6144         /* PolicySize (spec 4.6) */
+#define TG_POLICY_INLINE_ROLE_SIZE 10240    /* aggregate inline policies per role (spec 4.6) */
+
+/* ---- IAM entities (spec 4.6, 7) ---- */
+#define TG_IAM_MAX_PROVIDERS 100          /* OIDC providers per account */
+#define TG_IAM_MAX_ROLES 5000             /* roles per account (AWS maximum quota) */
+#define TG_IAM_MAX_POLICIES 5000          /* customer managed policies per account */
+#define TG_IAM_MAX_CLIENT_IDS 100         /* ClientIdsPerOpenIdConnectProvider */
+#define TG_IAM_MAX_THUMBPRINTS 5          /* thumbprints per provider */
+#define TG_IAM_MAX_TAGS 50                /* tags per provider, role, policy */
+#define TG_IAM_MAX_ATTACHED_POLICIES 20   /* PoliciesPerRole (AWS maximum quota) */
+#define TG_IAM_MAX_INLINE_POLICIES 1000   /* names; the 10,240-char aggregate binds first */
+#define TG_IAM_MAX_URL 255                /* provider Url */
+#define TG_IAM_MAX_CLIENT_ID 255          /* ClientID */
+#define TG_IAM_MAX_ROLE_NAME 64
+#define TG_IAM_MAX_POLICY_NAME 128
+#define TG_IAM_MAX_PATH 512
+#define TG_IAM_MAX_DESCRIPTION 1000
+#define TG_IAM_MAX_TAG_KEY 128
+#define TG_IAM_MAX_TAG_VALUE 256
+#define TG_IAM_MAX_ARN 2048
+#define TG_IAM_MAX_ITEMS 1000             /* MaxItems upper bound */
+#define TG_IAM_DEFAULT_ITEMS 100          /* MaxItems default */
+
+/* ---- store ---- */
+#define TG_STORE_MAX_DOC 1048576 /* one entity document (a role with 10 KiB of policies, tags) */
+#define TG_STORE_MAX_OPS 64      /* entities written by one action */
+
+#endif
