@@ -110,7 +110,7 @@ int tg_cli_serve(int argc, char **argv)
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     long v;
     int c;
-    optind = 1;
+    optind = 0; /* GNU getopt: 0 re-initialises, for callers that parse twice */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_LISTEN:

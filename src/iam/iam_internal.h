@@ -52,7 +52,8 @@ int tg_iam_check_policy(struct tg_cur doc, const char *field, enum tg_policy_kin
 
 /* ---- tags (Tags.member.N.Key / .Value): 0..50, key 1..128, value 0..256,
  * characters [\p{L}\p{Z}\p{N}_.:/=+\-@]*, keys not starting "aws:"
- * (InvalidInput), no duplicate keys (InvalidInput) ---- */
+ * (InvalidInput), no duplicate keys (InvalidInput). out holds at least
+ * TG_IAM_MAX_TAGS entries. ---- */
 int tg_iam_param_tags(const struct tg_form *in, struct tg_kv *out, size_t *n_out,
                       struct tg_error *err) TG_MUST_USE;
 /* TagKeys.member.N for Untag* */

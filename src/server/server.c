@@ -658,7 +658,8 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     bool is_post = tg_cur_eq_str(req->method, "POST");
     if (is_get && tg_cur_eq_str(req->path, "/healthz")) {
         respond_text(resp, 200, "ok\n");
-        goto log;
+        tg_form_free(&form);
+        return; /* not logged: load balancers poll it every few seconds */
     }
     if (!is_get && !is_post) {
         tg_error_set(&err, TG_E_INVALID_ACTION, "The HTTP method %.*s is not supported.",

@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "policy/policy.h"
 #include "store/store.h"
@@ -69,7 +70,7 @@ struct tg_snap_policy {
 };
 
 struct tg_snapshot {
-    int refs; /* atomic */
+    atomic_int refs;
     int64_t generation;
     char account_id[13];
     char admin_access_key_id[21];

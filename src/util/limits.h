@@ -68,5 +68,6 @@
 /* ---- store ---- */
 #define TG_STORE_MAX_DOC 1048576 /* one entity document (a role with 10 KiB of policies, tags) */
 #define TG_STORE_MAX_OPS 64      /* entities written by one action */
+#define TG_STORE_MAX_KEY 1024    /* an entity key: provider URL (255) or a lower-case name */
 
 #endif
