@@ -259,8 +259,8 @@ int tg_http_start(struct tg_server *srv, const char *addr, uint16_t port, unsign
         free(h);
         return -1;
     }
-    if (threads == 0) {
-        threads = 1;
+    if (threads <= 1) {
+        threads = 0; /* one thread: the polling thread itself, no pool */
     }
     h->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

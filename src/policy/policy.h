@@ -8,6 +8,8 @@
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
 
+#include <jansson.h>
+
 #include "util/util.h"
 
 enum tg_policy_kind {
@@ -27,7 +29,8 @@ struct tg_policy; /* compiled; see policy.c; immutable once returned */
  * actions.", the texts of ../shared/vectors/iam-policy/moto). Duplicate
  * JSON keys and nesting deeper than TG_JSON_MAX_DEPTH are refused.
  * Size limits are the caller's (IAM's LimitExceeded), but a document over
- * TG_POLICY_MAX_DOCUMENT bytes is refused here too.
+ * 2 x TG_POLICY_MAX_DOCUMENT bytes is refused here too (IAM's limit counts
+ * characters of at most two UTF-8 bytes).
  */
 int tg_policy_parse(const uint8_t *doc, size_t len, enum tg_policy_kind kind,
                     struct tg_policy **out, struct tg_error *err) TG_MUST_USE;
@@ -40,6 +43,10 @@ size_t tg_policy_size(const uint8_t *doc, size_t len);
 /* The characters IAM accepts in a policy document: TAB, LF, CR and
  * U+0020..U+00FF (spec 4.6), checked on the UTF-8 text. */
 bool tg_policy_chars_valid(const uint8_t *doc, size_t len);
+
+/* The compiled form as JSON, for tests, fuzzing and diagnostics (the shape
+ * is not a stable interface). Returns a new reference, NULL on OOM. */
+json_t *tg_policy_to_json(const struct tg_policy *p);
 
 /* Number of statements of a compiled policy (for tests and listings). */
 size_t tg_policy_statement_count(const struct tg_policy *p);
