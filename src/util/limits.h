@@ -52,6 +52,8 @@
 #define TG_IAM_MAX_THUMBPRINTS 5          /* thumbprints per provider */
 #define TG_IAM_MAX_TAGS 50                /* tags per provider, role, policy */
 #define TG_IAM_MAX_ATTACHED_POLICIES 20   /* PoliciesPerRole (AWS maximum quota) */
+#define TG_IAM_POLICIES_PER_ROLE 10       /* PoliciesPerRole (AWS default quota, enforced) */
+#define TG_IAM_MAX_POLICY_VERSIONS 5      /* versions of a managed policy (spec 4.6) */
 #define TG_IAM_MAX_INLINE_POLICIES 1000   /* names; the 10,240-char aggregate binds first */
 #define TG_IAM_MAX_URL 255                /* provider Url */
 #define TG_IAM_MAX_CLIENT_ID 255          /* ClientID */
@@ -66,7 +68,7 @@
 #define TG_IAM_DEFAULT_ITEMS 100          /* MaxItems default */
 
 /* ---- store ---- */
-#define TG_STORE_MAX_DOC 1048576 /* one entity document (a role with 10 KiB of policies, tags) */
+#define TG_STORE_MAX_DOC 4194304 /* one entity: 5 policy versions of 131,072 chars, JSON-escaped */
 #define TG_STORE_MAX_OPS 64      /* entities written by one action */
 #define TG_STORE_MAX_KEY 1024    /* an entity key: provider URL (255) or a lower-case name */
 
