@@ -542,7 +542,7 @@ static int authenticate(struct tg_server *s, const struct tg_request *req, const
     }
     if (s->region != NULL && strcmp(auth->region, s->region) != 0) {
         tg_error_set(err, TG_E_SIGNATURE_DOES_NOT_MATCH,
-                     "Credential should be scoped to a valid region. ");
+                     "Credential should be scoped to a valid region, not '%s'. ", auth->region);
         tg_error_detail(err, "signed for region '%s'; this server accepts only '%s' (--region)",
                         auth->region, s->region);
         goto out;
