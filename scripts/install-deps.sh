@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake make gcc pkg-config
+  cmake make gcc pkg-config git clang-format
   clang libclang-rt-14-dev          # fuzzers and sanitizers
   libssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
   libcmocka-dev                     # unit tests

@@ -133,8 +133,7 @@ int tg_cli_serve(int argc, char **argv)
         case OPT_REGION:
             if (*optarg == '\0' || strlen(optarg) > 32 ||
                 strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(optarg)) {
-                return usage_error("--region wants a region name like us-east-1, not '%s'",
-                                   optarg);
+                return usage_error("--region wants a region name like us-east-1, not '%s'", optarg);
             }
             cfg.region = optarg;
             break;
@@ -203,7 +202,8 @@ int tg_cli_serve(int argc, char **argv)
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
-    tg_server_log("received %s: draining requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    tg_server_log("received %s: draining requests in flight",
+                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
     unsigned left = tg_http_stop(http, DRAIN_TIMEOUT_MS);
     if (left > 0) {
         tg_server_log("warning: %u requests were still running after %d ms", left,

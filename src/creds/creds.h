@@ -9,8 +9,8 @@
 
 #include "util/util.h"
 
-#define TG_CREDS_KEY_LEN 32      /* AES-256 */
-#define TG_CREDS_NONCE_LEN 12    /* GCM's 96-bit nonce */
+#define TG_CREDS_KEY_LEN 32   /* AES-256 */
+#define TG_CREDS_NONCE_LEN 12 /* GCM's 96-bit nonce */
 #define TG_CREDS_TAG_LEN 16
 #define TG_CREDS_SEAL_OVERHEAD (1 + TG_CREDS_NONCE_LEN + TG_CREDS_TAG_LEN)
 #define TG_CREDS_SEAL_VERSION 1

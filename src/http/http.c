@@ -113,8 +113,8 @@ static void client_ip(struct MHD_Connection *con, char *out, size_t cap)
         return;
     }
     const struct sockaddr *sa = ci->client_addr;
-    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
+    socklen_t len =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (getnameinfo(sa, len, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0) {
         snprintf(out, cap, "-");
     }
@@ -172,9 +172,8 @@ static enum MHD_Result respond(struct req_ctx *c, struct MHD_Connection *con, co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     (void)url;
@@ -210,8 +209,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     return respond(c, con, method);
 }
 
-static int parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss,
-                      unsigned *flags, struct tg_error *err)
+static int parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss, unsigned *flags,
+                      struct tg_error *err)
 {
     memset(ss, 0, sizeof(*ss));
     char host[256];

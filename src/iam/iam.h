@@ -15,12 +15,13 @@
 #include "util/util.h"
 
 struct tg_iam_ctx {
-    const struct tg_snapshot *snap; /* borrowed; for writes, the newest (taken under the writer lock) */
+    const struct tg_snapshot
+        *snap; /* borrowed; for writes, the newest (taken under the writer lock) */
     int64_t now_ms;
     tg_random_fn rnd;
     void *rnd_ctx;
-    bool dev;                 /* --dev: http:// provider URLs and ports allowed for loopback hosts */
-    size_t trust_policy_max;  /* ACLSizePerRole: TG_POLICY_TRUST_SIZE_DEFAULT unless configured */
+    bool dev;                /* --dev: http:// provider URLs and ports allowed for loopback hosts */
+    size_t trust_policy_max; /* ACLSizePerRole: TG_POLICY_TRUST_SIZE_DEFAULT unless configured */
 };
 
 #define TG_IAM_MAX_WARNINGS 4
@@ -53,8 +54,8 @@ typedef int (*tg_iam_fn)(const struct tg_iam_ctx *ctx, const struct tg_form *in,
 struct tg_iam_action {
     const char *name; /* "CreateRole" */
     tg_iam_fn fn;
-    bool has_result;  /* false: the response has only ResponseMetadata */
-    bool writes;      /* true: run under the writer lock, commit out->ops */
+    bool has_result; /* false: the response has only ResponseMetadata */
+    bool writes;     /* true: run under the writer lock, commit out->ops */
 };
 
 /* The action named exactly name, or NULL. */

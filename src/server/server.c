@@ -257,8 +257,8 @@ static int master_key_init(struct tg_server *s, bool have_sealed_data, struct tg
     }
     if (rc == 0) {
         if ((mode & 077) != 0) {
-            tg_server_log("warning: %s is readable by other users (mode %03o); run chmod 600",
-                          path, (unsigned)mode);
+            tg_server_log("warning: %s is readable by other users (mode %03o); run chmod 600", path,
+                          (unsigned)mode);
         }
         return 0;
     }
@@ -270,8 +270,8 @@ static int master_key_init(struct tg_server *s, bool have_sealed_data, struct tg
                                path);
     }
     tg_random(NULL, s->master_key, sizeof(s->master_key));
-    TG_GUARD(write_file_0600(s->data_dir, MASTER_KEY_FILE, s->master_key, sizeof(s->master_key),
-                             err));
+    TG_GUARD(
+        write_file_0600(s->data_dir, MASTER_KEY_FILE, s->master_key, sizeof(s->master_key), err));
     tg_server_log("created master key %s", path);
     return 0;
 }
@@ -330,8 +330,8 @@ static int admin_create(struct tg_server *s, struct tg_store_op *ops, size_t *n_
     docs[*n_ops] = text;
     ops[*n_ops] = (struct tg_store_op){TG_STORE_PUT, TG_ENTITY_META, "admin", text, 0};
     (*n_ops)++;
-    tg_server_log("created administrator key %s; credentials written to %s/%s", akid,
-                  s->data_dir, ADMIN_CREDENTIALS_FILE);
+    tg_server_log("created administrator key %s; credentials written to %s/%s", akid, s->data_dir,
+                  ADMIN_CREDENTIALS_FILE);
     rc = 0;
 out:
     tg_wipe(secret, sizeof(secret));
@@ -348,8 +348,8 @@ static int admin_open(struct tg_server *s, const struct tg_snapshot *snap, struc
     tg_buf_init(&sealed, 512);
     tg_buf_init_secret(&secret, 128);
     int rc = -1;
-    if (snap->admin_secret_sealed == NULL || admin_aad(snap->admin_access_key_id, aad,
-                                                       sizeof(aad)) < 0) {
+    if (snap->admin_secret_sealed == NULL ||
+        admin_aad(snap->admin_access_key_id, aad, sizeof(aad)) < 0) {
         tg_error_set(err, TG_E_SERVICE_FAILURE, "the administrator key is missing");
         goto out;
     }
@@ -357,8 +357,9 @@ static int admin_open(struct tg_server *s, const struct tg_snapshot *snap, struc
         tg_creds_open(s->master_key, tg_cur_str(aad), tg_buf_cur(&sealed), &secret) < 0 ||
         secret.len != TG_CREDS_SECRET_LEN) {
         tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot open the administrator secret");
-        tg_error_detail(err, "the sealed administrator secret does not open under %s/%s: "
-                             "wrong or replaced master key, or a damaged database",
+        tg_error_detail(err,
+                        "the sealed administrator secret does not open under %s/%s: "
+                        "wrong or replaced master key, or a damaged database",
                         s->data_dir, MASTER_KEY_FILE);
         goto out;
     }
@@ -372,8 +373,7 @@ out:
     return rc;
 }
 
-int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out,
-                   struct tg_error *err)
+int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out, struct tg_error *err)
 {
     struct tg_server *s = calloc(1, sizeof(*s));
     struct tg_snapshot *snap = NULL;
@@ -387,8 +387,8 @@ int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out,
     s->data_dir = strdup(cfg->data_dir);
     s->region = cfg->region ? strdup(cfg->region) : NULL;
     s->dev = cfg->dev;
-    s->trust_policy_max = cfg->trust_policy_max ? cfg->trust_policy_max
-                                                : TG_POLICY_TRUST_SIZE_DEFAULT;
+    s->trust_policy_max =
+        cfg->trust_policy_max ? cfg->trust_policy_max : TG_POLICY_TRUST_SIZE_DEFAULT;
     if (s->data_dir == NULL || (cfg->region && s->region == NULL)) {
         tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
         goto fail;
@@ -524,12 +524,13 @@ static bool is_form_content(const struct tg_request *req)
 static int authenticate(struct tg_server *s, const struct tg_request *req, const char *service,
                         struct tg_error *err)
 {
-    struct tg_sigv4_request sr = {req->method, req->path,   req->query, req->headers,
+    struct tg_sigv4_request sr = {req->method,    req->path, req->query, req->headers,
                                   req->n_headers, req->body, true};
     struct tg_sigv4_auth *auth = calloc(1, sizeof(*auth));
     int rc = -1;
     if (auth == NULL) {
-        return tg_error_set(err, TG_E_INTERNAL_FAILURE, "%s", tg_code_message(TG_E_INTERNAL_FAILURE));
+        return tg_error_set(err, TG_E_INTERNAL_FAILURE, "%s",
+                            tg_code_message(TG_E_INTERNAL_FAILURE));
     }
     if (tg_sigv4_parse(&sr, tg_time_now(), auth, err) < 0) {
         goto out;
@@ -600,8 +601,8 @@ static int run_iam(struct tg_server *s, const struct tg_iam_action *a, const str
         if (load_snapshot(s, &next, err) < 0) {
             /* The write is durable; readers keep the previous snapshot until
              * the next successful load. Say so loudly. */
-            tg_server_log("error: committed %s but could not reload the configuration: %s",
-                          a->name, err->detail);
+            tg_server_log("error: committed %s but could not reload the configuration: %s", a->name,
+                          err->detail);
             goto out;
         }
         tg_snapshot_swap(&s->holder, next);
@@ -721,17 +722,21 @@ log:;
     log_clean(action, act_clean, sizeof(act_clean));
     if (err.code == TG_OK) {
         tg_server_log("%s %s %s %d %lldms %s", req->source_ip ? req->source_ip : "-",
-                      is_get ? "GET" : is_post ? "POST" : "?", act_clean, resp->status,
-                      (long long)(tg_time_now_ms() - t0), resp->request_id);
-    } else {
-        tg_server_log("%s %s %s %d %s \"%s\"%s%s%s %lldms %s",
-                      req->source_ip ? req->source_ip : "-",
-                      is_get ? "GET" : is_post ? "POST" : "?", act_clean, resp->status,
-                      tg_code_name(err.code), log_clean(err.message, msg, sizeof(msg)),
-                      err.detail[0] ? " (" : "",
-                      err.detail[0] ? log_clean(err.detail, detail, sizeof(detail)) : "",
-                      err.detail[0] ? ")" : "", (long long)(tg_time_now_ms() - t0),
+                      is_get    ? "GET"
+                      : is_post ? "POST"
+                                : "?",
+                      act_clean, resp->status, (long long)(tg_time_now_ms() - t0),
                       resp->request_id);
+    } else {
+        tg_server_log(
+            "%s %s %s %d %s \"%s\"%s%s%s %lldms %s", req->source_ip ? req->source_ip : "-",
+            is_get    ? "GET"
+            : is_post ? "POST"
+                      : "?",
+            act_clean, resp->status, tg_code_name(err.code),
+            log_clean(err.message, msg, sizeof(msg)), err.detail[0] ? " (" : "",
+            err.detail[0] ? log_clean(err.detail, detail, sizeof(detail)) : "",
+            err.detail[0] ? ")" : "", (long long)(tg_time_now_ms() - t0), resp->request_id);
     }
     tg_form_free(&form);
 }

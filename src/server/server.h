@@ -33,8 +33,8 @@ struct tg_request {
 
 struct tg_response {
     int status;
-    const char *content_type;   /* a literal */
-    struct tg_buf body;         /* owned; free with tg_response_free */
+    const char *content_type; /* a literal */
+    struct tg_buf body;       /* owned; free with tg_response_free */
     char request_id[TG_UUID_LEN];
 };
 

@@ -42,12 +42,12 @@ enum tg_sigv4_form {
 struct tg_sigv4_auth {
     enum tg_sigv4_form form;
     char access_key_id[TG_SIGV4_MAX_ACCESS_KEY_ID + 1];
-    char date[9];         /* scope date YYYYMMDD */
-    char region[64];      /* scope region */
-    char service[32];     /* scope service */
-    char amzdate[17];     /* X-Amz-Date YYYYMMDDTHHMMSSZ (or from Date: header) */
-    int64_t time;         /* amzdate as epoch seconds */
-    int64_t expires;      /* presigned: X-Amz-Expires seconds; 0 for the header form */
+    char date[9];     /* scope date YYYYMMDD */
+    char region[64];  /* scope region */
+    char service[32]; /* scope service */
+    char amzdate[17]; /* X-Amz-Date YYYYMMDDTHHMMSSZ (or from Date: header) */
+    int64_t time;     /* amzdate as epoch seconds */
+    int64_t expires;  /* presigned: X-Amz-Expires seconds; 0 for the header form */
     /* lower-case signed header names in the client's order, ';'-joined */
     char signed_headers[1024];
     uint8_t signature[32]; /* decoded from 64 hex */

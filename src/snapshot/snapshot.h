@@ -54,17 +54,17 @@ struct tg_snap_provider {
 
 struct tg_snap_role {
     struct tg_entity e;
-    const char *name; /* as created (case kept), from doc */
-    char *arn;        /* "arn:aws:iam::ACCT:role<path><name>" */
-    struct tg_policy *trust; /* compiled trust policy */
+    const char *name;                   /* as created (case kept), from doc */
+    char *arn;                          /* "arn:aws:iam::ACCT:role<path><name>" */
+    struct tg_policy *trust;            /* compiled trust policy */
     struct tg_policy **inline_compiled; /* parallel to doc "inline_policies" */
     size_t n_inline;
 };
 
 struct tg_snap_policy {
     struct tg_entity e;
-    const char *name; /* from doc */
-    char *arn;        /* "arn:aws:iam::ACCT:policy<path><name>" */
+    const char *name;           /* from doc */
+    char *arn;                  /* "arn:aws:iam::ACCT:policy<path><name>" */
     struct tg_policy *compiled; /* the default version */
     int64_t attachment_count;   /* derived: roles that attach it */
 };

@@ -5,6 +5,9 @@
 #ifndef TG_LIMITS_H
 #define TG_LIMITS_H
 
+/* A table: aligned by hand, one line per limit. */
+/* clang-format off */
+
 /* ---- errors ---- */
 #define TG_ERROR_MESSAGE_MAX 1024 /* AWS messages echo inputs (names, ARNs); longer ones are cut */
 #define TG_ERROR_DETAIL_MAX 2048  /* operator detail in the log line */
@@ -71,5 +74,7 @@
 #define TG_STORE_MAX_DOC 4194304 /* one entity: 5 policy versions of 131,072 chars, JSON-escaped */
 #define TG_STORE_MAX_OPS 64      /* entities written by one action */
 #define TG_STORE_MAX_KEY 1024    /* an entity key: provider URL (255) or a lower-case name */
+
+/* clang-format on */
 
 #endif

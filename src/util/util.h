@@ -49,18 +49,18 @@
 enum tg_code {
     TG_OK = 0,
     /* common errors of every AWS Query service */
-    TG_E_INTERNAL_FAILURE,         /* InternalFailure 500 */
-    TG_E_SERVICE_UNAVAILABLE,      /* ServiceUnavailable 503 */
-    TG_E_INVALID_ACTION,           /* InvalidAction 400 */
-    TG_E_MISSING_ACTION,           /* MissingAction 400 */
-    TG_E_MISSING_PARAMETER,        /* MissingParameter 400 */
-    TG_E_INVALID_PARAMETER_VALUE,  /* InvalidParameterValue 400 */
+    TG_E_INTERNAL_FAILURE,              /* InternalFailure 500 */
+    TG_E_SERVICE_UNAVAILABLE,           /* ServiceUnavailable 503 */
+    TG_E_INVALID_ACTION,                /* InvalidAction 400 */
+    TG_E_MISSING_ACTION,                /* MissingAction 400 */
+    TG_E_MISSING_PARAMETER,             /* MissingParameter 400 */
+    TG_E_INVALID_PARAMETER_VALUE,       /* InvalidParameterValue 400 */
     TG_E_INVALID_PARAMETER_COMBINATION, /* InvalidParameterCombination 400 */
-    TG_E_INVALID_QUERY_PARAMETER,  /* InvalidQueryParameter 400 */
-    TG_E_MALFORMED_QUERY_STRING,   /* MalformedQueryString 404 */
-    TG_E_VALIDATION_ERROR,         /* ValidationError 400 */
-    TG_E_REQUEST_TOO_LARGE,        /* RequestEntityTooLarge 413 */
-    TG_E_THROTTLING,               /* Throttling 400 */
+    TG_E_INVALID_QUERY_PARAMETER,       /* InvalidQueryParameter 400 */
+    TG_E_MALFORMED_QUERY_STRING,        /* MalformedQueryString 404 */
+    TG_E_VALIDATION_ERROR,              /* ValidationError 400 */
+    TG_E_REQUEST_TOO_LARGE,             /* RequestEntityTooLarge 413 */
+    TG_E_THROTTLING,                    /* Throttling 400 */
     /* authentication */
     TG_E_MISSING_AUTHENTICATION_TOKEN, /* MissingAuthenticationToken 403 */
     TG_E_INCOMPLETE_SIGNATURE,         /* IncompleteSignature 400 */
@@ -82,12 +82,12 @@ enum tg_code {
     TG_E_OPENID_IDP_COMMUNICATION,  /* OpenIdIdpCommunicationError 400 */
     TG_E_SERVICE_FAILURE,           /* ServiceFailure 500 (IAM's internal error) */
     /* STS */
-    TG_E_INVALID_IDENTITY_TOKEN,    /* InvalidIdentityToken 400 */
-    TG_E_EXPIRED_TOKEN_EXCEPTION,   /* ExpiredTokenException 400 (web identity token) */
-    TG_E_IDP_REJECTED_CLAIM,        /* IDPRejectedClaim 403 */
-    TG_E_IDP_COMMUNICATION_ERROR,   /* IDPCommunicationError 400 */
-    TG_E_PACKED_POLICY_TOO_LARGE,   /* PackedPolicyTooLarge 400 */
-    TG_E_REGION_DISABLED,           /* RegionDisabledException 403 */
+    TG_E_INVALID_IDENTITY_TOKEN,  /* InvalidIdentityToken 400 */
+    TG_E_EXPIRED_TOKEN_EXCEPTION, /* ExpiredTokenException 400 (web identity token) */
+    TG_E_IDP_REJECTED_CLAIM,      /* IDPRejectedClaim 403 */
+    TG_E_IDP_COMMUNICATION_ERROR, /* IDPCommunicationError 400 */
+    TG_E_PACKED_POLICY_TOO_LARGE, /* PackedPolicyTooLarge 400 */
+    TG_E_REGION_DISABLED,         /* RegionDisabledException 403 */
     TG_CODE_COUNT
 };
 
@@ -111,8 +111,8 @@ int tg_error_detail(struct tg_error *err, const char *fmt, ...) TG_PRINTF(2, 3);
 void tg_error_clear(struct tg_error *err);
 
 const char *tg_code_name(enum tg_code code);    /* "NoSuchEntity" */
-int tg_code_http_status(enum tg_code code);      /* 404 */
-bool tg_code_is_sender(enum tg_code code);       /* Type Sender (4xx) or Receiver (5xx) */
+int tg_code_http_status(enum tg_code code);     /* 404 */
+bool tg_code_is_sender(enum tg_code code);      /* Type Sender (4xx) or Receiver (5xx) */
 const char *tg_code_message(enum tg_code code); /* AWS's default message, "" if none */
 
 /* ---- cursors: borrowed (ptr, len) views, never NUL-terminated ---------- */
@@ -225,7 +225,7 @@ void tg_random(void *ctx, uint8_t *out, size_t n);
 void tg_uuid_format(const uint8_t rnd[16], char out[TG_UUID_LEN]);
 
 /* ---- secrets -------------------------------------------------------------- */
-void tg_wipe(void *p, size_t n);                                   /* OPENSSL_cleanse */
+void tg_wipe(void *p, size_t n);                                      /* OPENSSL_cleanse */
 bool tg_ct_equal(const void *a, const void *b, size_t n) TG_MUST_USE; /* CRYPTO_memcmp */
 
 #endif

@@ -31,12 +31,15 @@ static int sign_post(struct signed_req *sr, const char *host, const char *body, 
     sr->n_headers = 0;
     sr->headers[sr->n_headers++] = (struct tg_sigv4_header){
         tg_cur_str("Content-Type"), tg_cur_str("application/x-www-form-urlencoded; charset=utf-8")};
-    sr->headers[sr->n_headers++] =
-        (struct tg_sigv4_header){tg_cur_str("Host"), tg_cur_str(host)};
+    sr->headers[sr->n_headers++] = (struct tg_sigv4_header){tg_cur_str("Host"), tg_cur_str(host)};
     sr->headers[sr->n_headers++] =
         (struct tg_sigv4_header){tg_cur_str("X-Amz-Date"), tg_cur_str(sr->amzdate)};
-    struct tg_sigv4_request req = {tg_cur_str("POST"), tg_cur_str("/"), tg_cur_str(""),
-                                   sr->headers,        sr->n_headers,   tg_cur_str(body),
+    struct tg_sigv4_request req = {tg_cur_str("POST"),
+                                   tg_cur_str("/"),
+                                   tg_cur_str(""),
+                                   sr->headers,
+                                   sr->n_headers,
+                                   tg_cur_str(body),
                                    true};
     const char *signed_headers = "content-type;host;x-amz-date";
     struct tg_buf creq, sts;
@@ -51,8 +54,8 @@ static int sign_post(struct signed_req *sr, const char *host, const char *body, 
     int rc = -1;
     if (tg_sigv4_canonical_request(&req, signed_headers, &creq) < 0 ||
         tg_sigv4_string_to_sign(sr->amzdate, scope, tg_buf_cur(&creq), &sts) < 0 ||
-        tg_sigv4_signing_key((const uint8_t *)secret, strlen(secret), date, region, service,
-                             key) < 0 ||
+        tg_sigv4_signing_key((const uint8_t *)secret, strlen(secret), date, region, service, key) <
+            0 ||
         HMAC(EVP_sha256(), key, 32, sts.ptr, sts.len, mac, &mac_len) == NULL) {
         goto out;
     }

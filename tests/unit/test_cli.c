@@ -37,9 +37,9 @@ static void test_serve_usage_errors(void **state)
     (void)state;
     const char *dir = "/tmp/tg-cli-test-never-created";
     const char *cases[][4] = {
-        {"serve", "--listen", "127.0.0.1", NULL},      /* no port */
+        {"serve", "--listen", "127.0.0.1", NULL},       /* no port */
         {"serve", "--listen", "127.0.0.1:99999", NULL}, /* port out of range */
-        {"serve", "--listen", "::1:8080", NULL},       /* IPv6 without brackets */
+        {"serve", "--listen", "::1:8080", NULL},        /* IPv6 without brackets */
         {"serve", "--account-id", "12345", NULL},
         {"serve", "--account-id", "12345678901a", NULL},
         {"serve", "--region", "US_EAST", NULL},

@@ -108,23 +108,22 @@ static int teardown(void **state)
 }
 
 /* Sends a POST with body, signed unless secret is NULL. */
-static int post(struct fx *f, const char *body, const char *akid, const char *secret,
-                int64_t t, const char *service, struct tg_response *resp)
+static int post(struct fx *f, const char *body, const char *akid, const char *secret, int64_t t,
+                const char *service, struct tg_response *resp)
 {
     struct signed_req sr;
     memset(&sr, 0, sizeof(sr));
     if (secret != NULL) {
-        assert_int_equal(sign_post(&sr, "127.0.0.1:8080", body, akid, secret, t, "us-east-1",
-                                   service),
-                         0);
+        assert_int_equal(
+            sign_post(&sr, "127.0.0.1:8080", body, akid, secret, t, "us-east-1", service), 0);
     } else {
         sr.headers[0] = (struct tg_sigv4_header){tg_cur_str("Content-Type"),
                                                  tg_cur_str("application/x-www-form-urlencoded")};
         sr.headers[1] = (struct tg_sigv4_header){tg_cur_str("Host"), tg_cur_str("127.0.0.1")};
         sr.n_headers = 2;
     }
-    struct tg_request req = {tg_cur_str("POST"), tg_cur_str("/"), tg_cur_str(""), sr.headers,
-                             sr.n_headers,       tg_cur_str(body), "127.0.0.1", false};
+    struct tg_request req = {tg_cur_str("POST"), tg_cur_str("/"),  tg_cur_str(""), sr.headers,
+                             sr.n_headers,       tg_cur_str(body), "127.0.0.1",    false};
     tg_server_handle(f->srv, &req, resp);
     assert_int_equal(tg_buf_nul(&resp->body), 0);
     return resp->status;
@@ -190,8 +189,14 @@ static void test_first_start_files(void **state)
 static void test_healthz(void **state)
 {
     struct fx *f = *state;
-    struct tg_request req = {tg_cur_str("GET"), tg_cur_str("/healthz"), tg_cur_str(""), NULL, 0,
-                             tg_cur_str(""), NULL, false};
+    struct tg_request req = {tg_cur_str("GET"),
+                             tg_cur_str("/healthz"),
+                             tg_cur_str(""),
+                             NULL,
+                             0,
+                             tg_cur_str(""),
+                             NULL,
+                             false};
     struct tg_response resp;
     tg_server_handle(f->srv, &req, &resp);
     assert_int_equal(resp.status, 200);
@@ -228,12 +233,16 @@ static void test_auth_errors(void **state)
 
     /* a signed body that was changed after signing */
     struct signed_req sr;
-    assert_int_equal(sign_post(&sr, "h", body, f->akid, f->secret, tg_time_now(), "us-east-1",
-                               "iam"),
-                     0);
-    struct tg_request req = {tg_cur_str("POST"), tg_cur_str("/"), tg_cur_str(""), sr.headers,
-                             sr.n_headers, tg_cur_str("Action=ListRoles&Version=2010-05-09"),
-                             NULL, false};
+    assert_int_equal(
+        sign_post(&sr, "h", body, f->akid, f->secret, tg_time_now(), "us-east-1", "iam"), 0);
+    struct tg_request req = {tg_cur_str("POST"),
+                             tg_cur_str("/"),
+                             tg_cur_str(""),
+                             sr.headers,
+                             sr.n_headers,
+                             tg_cur_str("Action=ListRoles&Version=2010-05-09"),
+                             NULL,
+                             false};
     tg_server_handle(f->srv, &req, &resp);
     assert_int_equal(tg_buf_nul(&resp.body), 0);
     assert_error(&resp, 403, "SignatureDoesNotMatch");
@@ -252,8 +261,8 @@ static void test_dispatch_errors(void **state)
     admin_post(f, "Action=GetRole&RoleName=%zz", &resp);
     assert_error(&resp, 404, "MalformedQueryString");
 
-    struct tg_request req = {tg_cur_str("PUT"), tg_cur_str("/"), tg_cur_str(""), NULL, 0,
-                             tg_cur_str(""), NULL, false};
+    struct tg_request req = {
+        tg_cur_str("PUT"), tg_cur_str("/"), tg_cur_str(""), NULL, 0, tg_cur_str(""), NULL, false};
     tg_server_handle(f->srv, &req, &resp);
     assert_int_equal(tg_buf_nul(&resp.body), 0);
     assert_error(&resp, 400, "InvalidAction");
