@@ -17,26 +17,20 @@
 #include "iam/iam_internal.h"
 #include "policy/policy.h"
 
-/* How much of a caller's value an error message echoes: enough to
- * recognise it, short enough that the constraint text that follows it
- * still fits in TG_ERROR_MESSAGE_MAX (a 131,072-char policy would not). */
-#define ECHO_MAX 384
-
 #define VALIDATION_PREFIX "1 validation error detected: "
 
-/* Copies at most ECHO_MAX bytes of v into out (NUL-terminated), cut on a
- * UTF-8 character boundary and marked "..." when cut. Invalid UTF-8 is not
- * echoed at all: it could not be written into a well-formed XML error. */
-static void echo(struct tg_cur v, char out[ECHO_MAX + 4])
+/* ---- errors ---------------------------------------------------------------- */
+
+void tg_iam_echo(struct tg_cur v, char out[TG_IAM_ECHO_MAX + 4])
 {
     if (!tg_utf8_valid(v)) {
-        snprintf(out, ECHO_MAX + 4, "(invalid UTF-8)");
+        snprintf(out, TG_IAM_ECHO_MAX + 4, "(invalid UTF-8)");
         return;
     }
     size_t n = v.len;
     bool cut = false;
-    if (n > ECHO_MAX) {
-        n = ECHO_MAX;
+    if (n > TG_IAM_ECHO_MAX) {
+        n = TG_IAM_ECHO_MAX;
         /* Back up to the first byte of a character (not 10xxxxxx). */
         while (n > 0 && (v.ptr[n] & 0xC0) == 0x80) {
             n--;
@@ -51,16 +45,36 @@ static void echo(struct tg_cur v, char out[ECHO_MAX + 4])
     out[n] = '\0';
 }
 
-/* "1 validation error detected: Value 'v' at 'field' failed to satisfy
- * constraint: <constraint>". Returns -1. */
-static int value_error(struct tg_error *err, struct tg_cur v, const char *field,
+int tg_iam_value_error(struct tg_error *err, struct tg_cur v, const char *field,
                        const char *constraint)
 {
-    char e[ECHO_MAX + 4];
-    echo(v, e);
+    char e[TG_IAM_ECHO_MAX + 4];
+    tg_iam_echo(v, e);
     return tg_error_set(err, TG_E_VALIDATION_ERROR,
                         VALIDATION_PREFIX "Value '%s' at '%s' failed to satisfy constraint: %s", e,
                         field, constraint);
+}
+
+int tg_iam_pattern_error(struct tg_error *err, struct tg_cur v, const char *field,
+                         const char *pattern)
+{
+    char c[160];
+    snprintf(c, sizeof(c), "Member must satisfy regular expression pattern: %s", pattern);
+    return tg_iam_value_error(err, v, field, c);
+}
+
+int tg_iam_null_error(struct tg_error *err, const char *field)
+{
+    return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                        VALIDATION_PREFIX "Value null at '%s' failed to satisfy constraint: "
+                                          "Member must not be null",
+                        field);
+}
+
+int tg_iam_service_failure(struct tg_error *err, const char *what)
+{
+    tg_error_code(err, TG_E_SERVICE_FAILURE);
+    return tg_error_detail(err, "iam: %s", what);
 }
 
 /* ---- parameters ----------------------------------------------------------- */
@@ -70,10 +84,7 @@ int tg_iam_param_required(const struct tg_form *in, const char *name, const char
 {
     const struct tg_cur *v = tg_form_get(in, name);
     if (v == NULL) {
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            VALIDATION_PREFIX "Value null at '%s' failed to satisfy constraint: "
-                                              "Member must not be null",
-                            field);
+        return tg_iam_null_error(err, field);
     }
     *out = *v;
     return 0;
@@ -91,17 +102,17 @@ int tg_iam_check_length(struct tg_cur v, const char *field, size_t min, size_t m
                         struct tg_error *err)
 {
     if (!tg_utf8_valid(v)) {
-        return value_error(err, v, field, "Member must contain only valid UTF-8 characters");
+        return tg_iam_value_error(err, v, field, "Member must contain only valid UTF-8 characters");
     }
     size_t n = tg_utf8_len(v);
     char c[96];
     if (n < min) {
         snprintf(c, sizeof(c), "Member must have length greater than or equal to %zu", min);
-        return value_error(err, v, field, c);
+        return tg_iam_value_error(err, v, field, c);
     }
     if (n > max) {
         snprintf(c, sizeof(c), "Member must have length less than or equal to %zu", max);
-        return value_error(err, v, field, c);
+        return tg_iam_value_error(err, v, field, c);
     }
     return 0;
 }
@@ -124,11 +135,18 @@ int tg_iam_check_chars(struct tg_cur v, const char *field, const char *extra, co
         if (c != 0 && c < 0x80 && extra != NULL && strchr(extra, c) != NULL) {
             continue;
         }
-        char constraint[160];
-        snprintf(constraint, sizeof(constraint),
-                 "Member must satisfy regular expression pattern: %s", pattern);
-        return value_error(err, v, field, constraint);
+        return tg_iam_pattern_error(err, v, field, pattern);
     }
+    return 0;
+}
+
+/* roleNameType and policyNameType (bc-iam): [\w+=,.@-]+ */
+int tg_iam_param_name(const struct tg_form *in, const char *name, const char *field, size_t max,
+                      struct tg_cur *out, struct tg_error *err)
+{
+    TG_GUARD(tg_iam_param_required(in, name, field, out, err));
+    TG_GUARD(tg_iam_check_length(*out, field, 1, max, err));
+    TG_GUARD(tg_iam_check_chars(*out, field, "+=,.@-", "[\\w+=,.@-]+", err));
     return 0;
 }
 
@@ -142,9 +160,7 @@ int tg_iam_check_path(struct tg_cur v, const char *field, struct tg_error *err)
         ok = v.ptr[i] >= 0x21 && v.ptr[i] <= 0x7E;
     }
     if (!ok) {
-        return value_error(err, v, field,
-                           "Member must satisfy regular expression pattern: "
-                           "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)");
+        return tg_iam_pattern_error(err, v, field, "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)");
     }
     return 0;
 }
@@ -167,18 +183,18 @@ int tg_iam_param_int(const struct tg_form *in, const char *name, const char *fie
             digits = v->ptr[i] >= '0' && v->ptr[i] <= '9';
         }
         if (!digits) {
-            return value_error(err, *v, field, "Member must be a number");
+            return tg_iam_value_error(err, *v, field, "Member must be a number");
         }
         n = start == 1 ? INT64_MIN : INT64_MAX;
     }
     char c[96];
     if (n < min) {
         snprintf(c, sizeof(c), "Member must have value greater than or equal to %" PRId64, min);
-        return value_error(err, *v, field, c);
+        return tg_iam_value_error(err, *v, field, c);
     }
     if (n > max) {
         snprintf(c, sizeof(c), "Member must have value less than or equal to %" PRId64, max);
-        return value_error(err, *v, field, c);
+        return tg_iam_value_error(err, *v, field, c);
     }
     *out = n;
     return 0;
@@ -195,9 +211,7 @@ int tg_iam_check_policy(struct tg_cur doc, const char *field, enum tg_policy_kin
     /* bc-iam policyDocumentType: 1..131072, [\u0009\u000A\u000D\u0020-\u00FF]+ (spec 4.6) */
     TG_GUARD(tg_iam_check_length(doc, field, 1, TG_POLICY_MAX_DOCUMENT, err));
     if (!tg_policy_chars_valid(doc.ptr, doc.len)) {
-        return value_error(err, doc, field,
-                           "Member must satisfy regular expression pattern: "
-                           "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+        return tg_iam_pattern_error(err, doc, field, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
     if (tg_policy_parse(doc.ptr, doc.len, kind, &p, err) < 0) {
         if (err != NULL && err->code == TG_OK) {
@@ -215,6 +229,113 @@ int tg_iam_check_policy(struct tg_cur doc, const char *field, enum tg_policy_kin
         *compiled = p;
     } else {
         tg_policy_free(p);
+    }
+    return 0;
+}
+
+/* ---- managed policy ARNs -------------------------------------------------- */
+
+bool tg_iam_parse_policy_arn(struct tg_cur arn, struct tg_iam_policy_arn *out)
+{
+    static const char prefix[] = "arn:aws:iam::";
+    const size_t plen = sizeof(prefix) - 1;
+    if (!tg_cur_starts_with(arn, prefix)) {
+        return false;
+    }
+    for (size_t i = 0; i < arn.len; i++) {
+        if (arn.ptr[i] < 0x21 || arn.ptr[i] > 0x7E) {
+            return false;
+        }
+    }
+    struct tg_cur rest = tg_cur_make(arn.ptr + plen, arn.len - plen);
+    long colon = tg_cur_find(rest, ':', 0);
+    if (colon <= 0) {
+        return false;
+    }
+    struct tg_cur acct = tg_cur_make(rest.ptr, (size_t)colon);
+    struct tg_cur res = tg_cur_make(rest.ptr + colon + 1, rest.len - (size_t)colon - 1);
+    if (!tg_cur_eq_str(acct, "aws")) {
+        bool digits = acct.len == 12;
+        for (size_t i = 0; digits && i < acct.len; i++) {
+            digits = acct.ptr[i] >= '0' && acct.ptr[i] <= '9';
+        }
+        if (!digits) {
+            return false;
+        }
+    }
+    /* "policy/" then the path's inner segments and a non-empty name */
+    if (!tg_cur_starts_with(res, "policy/") || res.ptr[res.len - 1] == '/') {
+        return false;
+    }
+    size_t last = 6; /* the '/' after "policy" */
+    for (size_t i = 7; i < res.len; i++) {
+        if (res.ptr[i] == '/') {
+            last = i;
+        }
+    }
+    out->arn = arn;
+    out->account = acct;
+    out->path = tg_cur_make(res.ptr + 6, last - 6 + 1);
+    out->name = tg_cur_make(res.ptr + last + 1, res.len - last - 1);
+    return true;
+}
+
+int tg_iam_check_policy_arn(struct tg_cur arn, const char *field, struct tg_iam_policy_arn *parts,
+                            struct tg_error *err)
+{
+    TG_GUARD(tg_iam_check_length(arn, field, TG_IAM_ARN_MIN, TG_IAM_MAX_ARN, err));
+    if (!tg_iam_parse_policy_arn(arn, parts)) {
+        char e[TG_IAM_ECHO_MAX + 4];
+        tg_iam_echo(arn, e);
+        return tg_error_set(err, TG_E_INVALID_INPUT, "ARN %s is not valid.", e);
+    }
+    return 0;
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+int tg_iam_find_role(const struct tg_snapshot *snap, struct tg_cur name,
+                     char key[TG_IAM_ROLE_KEY_CAP], const struct tg_snap_role **out,
+                     struct tg_error *err)
+{
+    *out = NULL;
+    if (tg_snapshot_key_lower(name, key, TG_IAM_ROLE_KEY_CAP) == 0) {
+        *out = tg_snapshot_role(snap, tg_cur_str(key));
+    }
+    if (*out == NULL) {
+        return tg_error_set(err, TG_E_NO_SUCH_ENTITY, "The role with name %.*s cannot be found.",
+                            (int)name.len, (const char *)name.ptr);
+    }
+    return 0;
+}
+
+json_t *tg_iam_doc_copy(const json_t *doc, struct tg_error *err)
+{
+    json_t *copy = json_deep_copy(doc);
+    if (copy == NULL) {
+        tg_iam_service_failure(err, "out of memory copying a document");
+    }
+    return copy;
+}
+
+json_t *tg_iam_doc_array(json_t *doc, const char *name)
+{
+    json_t *a = json_object_get(doc, name);
+    if (json_is_array(a)) {
+        return a;
+    }
+    a = json_array();
+    if (a == NULL || json_object_set_new(doc, name, a) < 0) {
+        return NULL;
+    }
+    return a;
+}
+
+int tg_iam_put(struct tg_iam_out *out, enum tg_entity_kind kind, const char *key, const json_t *doc,
+               int64_t version, struct tg_error *err)
+{
+    if (tg_iam_out_put(out, kind, key, doc, version) < 0) {
+        return tg_iam_service_failure(err, "cannot queue the write");
     }
     return 0;
 }
@@ -244,8 +365,7 @@ static int check_tag_key(struct tg_cur k, const char *field, struct tg_error *er
 {
     TG_GUARD(tg_iam_check_length(k, field, 1, TG_IAM_MAX_TAG_KEY, err));
     if (!tag_chars_ok(k)) {
-        return value_error(err, k, field,
-                           "Member must satisfy regular expression pattern: " TAG_KEY_PATTERN);
+        return tg_iam_pattern_error(err, k, field, TAG_KEY_PATTERN);
     }
     return 0;
 }
@@ -256,7 +376,7 @@ static int too_many(const struct tg_form *in, const char *prefix, const char *su
                     const char *field, struct tg_error *err)
 {
     struct tg_buf list;
-    tg_buf_init(&list, ECHO_MAX);
+    tg_buf_init(&list, TG_IAM_ECHO_MAX);
     int ok = tg_buf_append_byte(&list, '[');
     for (size_t i = 1; i <= TG_IAM_MAX_TAGS + 1 && ok == 0; i++) {
         char name[TG_FORM_MAX_NAME];
@@ -268,12 +388,12 @@ static int too_many(const struct tg_form *in, const char *prefix, const char *su
         ok |= i > 1 ? tg_buf_append_str(&list, ", ") : 0;
         ok |= tg_buf_append_cur(&list, *v);
     }
-    char text[ECHO_MAX + 4];
+    char text[TG_IAM_ECHO_MAX + 4];
     if (ok == 0 && tg_buf_append_byte(&list, ']') == 0) {
-        echo(tg_buf_cur(&list), text);
+        tg_iam_echo(tg_buf_cur(&list), text);
     } else {
         /* Cut at the buffer's maximum: echo what fitted. */
-        echo(tg_buf_cur(&list), text);
+        tg_iam_echo(tg_buf_cur(&list), text);
         size_t n = strlen(text);
         if (n + 4 < sizeof(text)) {
             memcpy(text + n, "...]", 5);
@@ -287,7 +407,7 @@ static int too_many(const struct tg_form *in, const char *prefix, const char *su
                         text, field, c);
 }
 
-static bool has_member(const struct tg_form *in, const char *prefix, size_t i, const char *suffix)
+bool tg_iam_has_member(const struct tg_form *in, const char *prefix, size_t i, const char *suffix)
 {
     char name[TG_FORM_MAX_NAME];
     snprintf(name, sizeof(name), "%s.%zu%s", prefix, i, suffix);
@@ -301,8 +421,8 @@ int tg_iam_param_tags(const struct tg_form *in, struct tg_kv *out, size_t *n_out
     size_t n = 0;
     *n_out = 0;
     /* Members are numbered without gaps, so a 51st means more than 50. */
-    if (has_member(in, "Tags.member", TG_IAM_MAX_TAGS + 1, ".Key") ||
-        has_member(in, "Tags.member", TG_IAM_MAX_TAGS + 1, ".Value")) {
+    if (tg_iam_has_member(in, "Tags.member", TG_IAM_MAX_TAGS + 1, ".Key") ||
+        tg_iam_has_member(in, "Tags.member", TG_IAM_MAX_TAGS + 1, ".Value")) {
         return too_many(in, "Tags.member", ".Key", "tags", err);
     }
     TG_GUARD(tg_form_get_pairs(in, "Tags.member", "Key", "Value", out, TG_IAM_MAX_TAGS, &n, err));
@@ -313,9 +433,7 @@ int tg_iam_param_tags(const struct tg_form *in, struct tg_kv *out, size_t *n_out
         snprintf(field, sizeof(field), "tags.%zu.member.value", i + 1);
         TG_GUARD(tg_iam_check_length(out[i].value, field, 0, TG_IAM_MAX_TAG_VALUE, err));
         if (!tag_chars_ok(out[i].value)) {
-            return value_error(
-                err, out[i].value, field,
-                "Member must satisfy regular expression pattern: " TAG_VALUE_PATTERN);
+            return tg_iam_pattern_error(err, out[i].value, field, TAG_VALUE_PATTERN);
         }
         /* The aws: prefix is reserved for tags AWS sets (UG:id_tags). */
         if (out[i].key.len >= 4 && tg_cur_eq_nocase_str(tg_cur_make(out[i].key.ptr, 4), "aws:")) {
@@ -341,7 +459,7 @@ int tg_iam_param_tag_keys(const struct tg_form *in, struct tg_cur *out, size_t *
 {
     size_t n = 0;
     *n_out = 0;
-    if (has_member(in, "TagKeys.member", TG_IAM_MAX_TAGS + 1, "")) {
+    if (tg_iam_has_member(in, "TagKeys.member", TG_IAM_MAX_TAGS + 1, "")) {
         return too_many(in, "TagKeys.member", "", "tagKeys", err);
     }
     TG_GUARD(tg_form_get_list(in, "TagKeys.member", out, TG_IAM_MAX_TAGS, &n, err));
@@ -352,6 +470,23 @@ int tg_iam_param_tag_keys(const struct tg_form *in, struct tg_cur *out, size_t *
     }
     *n_out = n;
     return 0;
+}
+
+int tg_iam_param_tags_required(const struct tg_form *in, struct tg_kv *out, size_t *n_out,
+                               struct tg_error *err)
+{
+    TG_GUARD(tg_iam_param_tags(in, out, n_out, err));
+    /* Tags is a required member of TagRole, TagPolicy and
+     * TagOpenIDConnectProvider (bc-iam). */
+    return *n_out == 0 ? tg_iam_null_error(err, "tags") : 0;
+}
+
+int tg_iam_param_tag_keys_required(const struct tg_form *in, struct tg_cur *out, size_t *n_out,
+                                   struct tg_error *err)
+{
+    TG_GUARD(tg_iam_param_tag_keys(in, out, n_out, err));
+    /* TagKeys is a required member of every Untag* action (bc-iam). */
+    return *n_out == 0 ? tg_iam_null_error(err, "tagKeys") : 0;
 }
 
 static json_t *tag_obj(struct tg_cur key, struct tg_cur value)
@@ -447,6 +582,43 @@ void tg_iam_tags_remove(json_t *doc, const struct tg_cur *keys, size_t n)
     }
 }
 
+int tg_iam_tag_entity(struct tg_iam_out *out, enum tg_entity_kind kind, const struct tg_entity *e,
+                      const struct tg_kv *tags, size_t n, struct tg_error *err)
+{
+    int rc = -1;
+    json_t *copy = tg_iam_doc_copy(e->doc, err);
+    if (copy == NULL) {
+        return -1;
+    }
+    TG_GUARD_GOTO(tg_iam_tags_merge(copy, tags, n, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, kind, e->key, copy, e->version, err), out);
+    rc = 0;
+out:
+    json_decref(copy);
+    return rc;
+}
+
+int tg_iam_untag_entity(struct tg_iam_out *out, enum tg_entity_kind kind, const struct tg_entity *e,
+                        const struct tg_cur *keys, size_t n, struct tg_error *err)
+{
+    int rc = -1;
+    json_t *copy = tg_iam_doc_copy(e->doc, err);
+    if (copy == NULL) {
+        return -1;
+    }
+    size_t before = json_array_size(json_object_get(copy, "tags"));
+    tg_iam_tags_remove(copy, keys, n);
+    if (json_array_size(json_object_get(copy, "tags")) == before) {
+        rc = 0; /* absent keys are fine; nothing to write */
+        goto out;
+    }
+    TG_GUARD_GOTO(tg_iam_put(out, kind, e->key, copy, e->version, err), out);
+    rc = 0;
+out:
+    json_decref(copy);
+    return rc;
+}
+
 static int tag_cmp(const void *a, const void *b)
 {
     const char *ka = tg_iam_doc_str(*(const json_t *const *)a, "Key");
@@ -454,27 +626,27 @@ static int tag_cmp(const void *a, const void *b)
     return strcmp(ka != NULL ? ka : "", kb != NULL ? kb : "");
 }
 
-void tg_iam_xml_tags(struct tg_xml *x, const json_t *tags, bool always)
+/* The n members of tags sorted by key, or NULL when out of memory (or n is
+ * 0). Returns owned (free with free()); the members borrow from tags. */
+static const json_t **tags_sorted(const json_t *tags, size_t n)
 {
-    size_t n = json_is_array(tags) ? json_array_size(tags) : 0;
-    if (n == 0) {
-        if (always) {
-            tg_xml_open(x, "Tags");
-            tg_xml_close(x);
-        }
-        return;
-    }
-    const json_t **sorted = calloc(n, sizeof(*sorted));
+    const json_t **sorted = n > 0 ? calloc(n, sizeof(*sorted)) : NULL;
     if (sorted == NULL) {
-        x->failed = true; /* reported by tg_xml_finish */
-        return;
+        return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         sorted[i] = json_array_get(tags, i);
     }
     qsort(sorted, n, sizeof(*sorted), tag_cmp);
+    return sorted;
+}
+
+/* <Tags> with sorted[start..start+count). */
+static void xml_tag_members(struct tg_xml *x, const json_t *const *sorted, size_t start,
+                            size_t count)
+{
     tg_xml_open(x, "Tags");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = start; i < start + count; i++) {
         const char *k = tg_iam_doc_str(sorted[i], "Key");
         const char *v = tg_iam_doc_str(sorted[i], "Value");
         tg_xml_open(x, "member");
@@ -483,7 +655,44 @@ void tg_iam_xml_tags(struct tg_xml *x, const json_t *tags, bool always)
         tg_xml_close(x);
     }
     tg_xml_close(x);
+}
+
+void tg_iam_xml_tags(struct tg_xml *x, const json_t *tags, bool always)
+{
+    size_t n = json_is_array(tags) ? json_array_size(tags) : 0;
+    if (n == 0) {
+        if (always) {
+            xml_tag_members(x, NULL, 0, 0);
+        }
+        return;
+    }
+    const json_t **sorted = tags_sorted(tags, n);
+    if (sorted == NULL) {
+        x->failed = true; /* reported by tg_xml_finish */
+        return;
+    }
+    xml_tag_members(x, sorted, 0, n);
     free(sorted);
+}
+
+int tg_iam_xml_tags_page(struct tg_xml *x, const struct tg_form *in, const json_t *tags,
+                         struct tg_error *err)
+{
+    size_t start, count;
+    bool truncated;
+    size_t n = json_is_array(tags) ? json_array_size(tags) : 0;
+    TG_GUARD(tg_iam_page(in, n, &start, &count, &truncated, err));
+    /* Written straight from the snapshot's documents, which are shared
+     * with other threads: only read, not even their reference counts
+     * touched. */
+    const json_t **sorted = tags_sorted(tags, n);
+    if (n > 0 && sorted == NULL) {
+        return tg_iam_service_failure(err, "out of memory listing tags");
+    }
+    xml_tag_members(x, sorted, start, count);
+    tg_iam_xml_page_end(x, start, count, truncated);
+    free(sorted);
+    return 0;
 }
 
 /* ---- lists ------------------------------------------------------------------ */

@@ -22,22 +22,13 @@
 #include "creds/creds.h"
 #include "iam/iam_internal.h"
 
-/* policyNameType and roleNameType (bc-iam): [\w+=,.@-]+ */
-#define NAME_EXTRA "+=,.@-"
-#define NAME_PATTERN "[\\w+=,.@-]+"
 /* policyPathType (bc-iam), also the PathPrefix of ListPolicies and
  * ListAttachedRolePolicies. */
 #define POLICY_PATH_PATTERN "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"
 /* policyVersionIdType (bc-iam) */
 #define VERSION_PATTERN "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"
-/* arnType (bc-iam): 20..2048 */
-#define ARN_MIN 20
-/* How many bytes of a caller's value an error message echoes, so the text
- * around it still fits in TG_ERROR_MESSAGE_MAX. */
-#define ECHO_MAX 256
 
 #define POLICY_KEY_CAP (TG_IAM_MAX_POLICY_NAME + 1)
-#define ROLE_KEY_CAP (TG_IAM_MAX_ROLE_NAME + 1)
 /* "arn:aws:iam::" + 12 digits + ":policy" + path + name */
 #define POLICY_ARN_CAP (32 + TG_IAM_MAX_PATH + TG_IAM_MAX_POLICY_NAME)
 
@@ -52,67 +43,6 @@
 #define POLICY_XML_LIST 0u        /* ListPolicies: neither */
 #define POLICY_XML_DESCRIPTION 1u /* Description, if set (GetPolicy) */
 #define POLICY_XML_TAGS 2u        /* Tags, if any */
-
-static int service_failure(struct tg_error *err, const char *what)
-{
-    tg_error_code(err, TG_E_SERVICE_FAILURE);
-    return tg_error_detail(err, "iam_policy: %s", what);
-}
-
-/* ---- echoing values into messages ---- */
-
-/* Copies at most ECHO_MAX bytes of v (valid UTF-8, checked by the caller)
- * into out, cut on a character boundary and marked "..." when cut. */
-static void echo(struct tg_cur v, char out[ECHO_MAX + 4])
-{
-    size_t n = v.len;
-    bool cut = false;
-    if (n > ECHO_MAX) {
-        n = ECHO_MAX;
-        while (n > 0 && (v.ptr[n] & 0xC0) == 0x80) {
-            n--;
-        }
-        cut = true;
-    }
-    memcpy(out, v.ptr, n);
-    if (cut) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
-/* "1 validation error detected: Value 'v' at 'field' failed to satisfy
- * constraint: <constraint>" (the form of iam_common.c). v is valid UTF-8. */
-static int value_error(struct tg_error *err, struct tg_cur v, const char *field,
-                       const char *constraint)
-{
-    char e[ECHO_MAX + 4];
-    echo(v, e);
-    return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                        "1 validation error detected: Value '%s' at '%s' failed to satisfy "
-                        "constraint: %s",
-                        e, field, constraint);
-}
-
-static int pattern_error(struct tg_error *err, struct tg_cur v, const char *field,
-                         const char *pattern)
-{
-    char c[160];
-    snprintf(c, sizeof(c), "Member must satisfy regular expression pattern: %s", pattern);
-    return value_error(err, v, field, c);
-}
-
-/* ---- parameters ---- */
-
-static int param_name(const struct tg_form *in, const char *param, const char *field, size_t max,
-                      struct tg_cur *name, struct tg_error *err)
-{
-    TG_GUARD(tg_iam_param_required(in, param, field, name, err));
-    TG_GUARD(tg_iam_check_length(*name, field, 1, max, err));
-    TG_GUARD(tg_iam_check_chars(*name, field, NAME_EXTRA, NAME_PATTERN, err));
-    return 0;
-}
 
 static bool policy_path_char(uint8_t c)
 {
@@ -132,7 +62,7 @@ static int check_policy_path(struct tg_cur v, const char *field, struct tg_error
         ok = v.ptr[i] == '/' ? v.ptr[i - 1] != '/' : policy_path_char(v.ptr[i]);
     }
     if (!ok) {
-        return pattern_error(err, v, field, POLICY_PATH_PATTERN);
+        return tg_iam_pattern_error(err, v, field, POLICY_PATH_PATTERN);
     }
     return 0;
 }
@@ -154,10 +84,8 @@ static int param_bool(const struct tg_form *in, const char *name, const char *fi
     if (tg_cur_eq_nocase_str(*v, "false")) {
         return 0;
     }
-    if (!tg_utf8_valid(*v)) {
-        return value_error(err, tg_cur_str("(invalid UTF-8)"), field, "Member must be a boolean");
-    }
-    return value_error(err, *v, field, "Member must be a boolean");
+    /* tg_iam_echo writes invalid UTF-8 as "(invalid UTF-8)". */
+    return tg_iam_value_error(err, *v, field, "Member must be a boolean");
 }
 
 /* An enum parameter: one of the NULL-terminated values (case-sensitive, as
@@ -178,10 +106,7 @@ static int param_enum(const struct tg_form *in, const char *name, const char *fi
     }
     char c[128];
     snprintf(c, sizeof(c), "Member must satisfy enum value set: %s", set);
-    if (!tg_utf8_valid(*v)) {
-        return value_error(err, tg_cur_str("(invalid UTF-8)"), field, c);
-    }
-    return value_error(err, *v, field, c);
+    return tg_iam_value_error(err, *v, field, c);
 }
 
 /* Optional PathPrefix (policyPathType); *has says whether it was given. */
@@ -195,77 +120,12 @@ static int param_path_prefix(const struct tg_form *in, struct tg_cur *prefix, bo
     return 0;
 }
 
-/* The parts of arn:aws:iam::<account>:policy<path><name>. */
-struct policy_arn {
-    struct tg_cur arn;     /* the whole ARN */
-    struct tg_cur account; /* 12 digits, or "aws" for AWS managed policies */
-    struct tg_cur path;    /* "/" or "/a/b/" */
-    struct tg_cur name;
-};
-
-/*
- * Splits a managed policy ARN. Anything else (another service, a role ARN,
- * no name, characters outside printable ASCII) is not a policy ARN: IAM
- * answers InvalidInput "ARN x is not valid." for those, while a well-formed
- * ARN that names no policy is NoSuchEntity (checked by the caller).
- */
-static bool parse_policy_arn(struct tg_cur arn, struct policy_arn *out)
-{
-    static const char prefix[] = "arn:aws:iam::";
-    const size_t plen = sizeof(prefix) - 1;
-    if (!tg_cur_starts_with(arn, prefix)) {
-        return false;
-    }
-    for (size_t i = 0; i < arn.len; i++) {
-        if (arn.ptr[i] < 0x21 || arn.ptr[i] > 0x7E) {
-            return false;
-        }
-    }
-    struct tg_cur rest = tg_cur_make(arn.ptr + plen, arn.len - plen);
-    long colon = tg_cur_find(rest, ':', 0);
-    if (colon <= 0) {
-        return false;
-    }
-    struct tg_cur acct = tg_cur_make(rest.ptr, (size_t)colon);
-    struct tg_cur res = tg_cur_make(rest.ptr + colon + 1, rest.len - (size_t)colon - 1);
-    if (!tg_cur_eq_str(acct, "aws")) {
-        bool digits = acct.len == 12;
-        for (size_t i = 0; digits && i < acct.len; i++) {
-            digits = acct.ptr[i] >= '0' && acct.ptr[i] <= '9';
-        }
-        if (!digits) {
-            return false;
-        }
-    }
-    /* "policy/" then the path's inner segments and a non-empty name */
-    if (!tg_cur_starts_with(res, "policy/") || res.ptr[res.len - 1] == '/') {
-        return false;
-    }
-    size_t last = 6; /* the '/' after "policy" */
-    for (size_t i = 7; i < res.len; i++) {
-        if (res.ptr[i] == '/') {
-            last = i;
-        }
-    }
-    out->arn = arn;
-    out->account = acct;
-    out->path = tg_cur_make(res.ptr + 6, last - 6 + 1);
-    out->name = tg_cur_make(res.ptr + last + 1, res.len - last - 1);
-    return true;
-}
-
 /* PolicyArn: required, arnType length, and a policy ARN (InvalidInput). */
-static int param_policy_arn(const struct tg_form *in, struct tg_cur *arn, struct policy_arn *parts,
-                            struct tg_error *err)
+static int param_policy_arn(const struct tg_form *in, struct tg_cur *arn,
+                            struct tg_iam_policy_arn *parts, struct tg_error *err)
 {
     TG_GUARD(tg_iam_param_required(in, "PolicyArn", "policyArn", arn, err));
-    TG_GUARD(tg_iam_check_length(*arn, "policyArn", ARN_MIN, TG_IAM_MAX_ARN, err));
-    if (!parse_policy_arn(*arn, parts)) {
-        char e[ECHO_MAX + 4];
-        echo(*arn, e);
-        return tg_error_set(err, TG_E_INVALID_INPUT, "ARN %s is not valid.", e);
-    }
-    return 0;
+    return tg_iam_check_policy_arn(*arn, "policyArn", parts, err);
 }
 
 /* ---- state ---- */
@@ -290,26 +150,11 @@ static int policy_not_found(struct tg_error *err, struct tg_cur arn)
 static int find_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                        const struct tg_snap_policy **p, struct tg_cur *arn, struct tg_error *err)
 {
-    struct policy_arn parts;
+    struct tg_iam_policy_arn parts;
     TG_GUARD(param_policy_arn(in, arn, &parts, err));
     *p = lookup_policy(ctx, *arn);
     if (*p == NULL) {
         return policy_not_found(err, *arn);
-    }
-    return 0;
-}
-
-/* The role named name (case-insensitively); key receives its store key. */
-static int find_role(const struct tg_iam_ctx *ctx, struct tg_cur name, char key[ROLE_KEY_CAP],
-                     const struct tg_snap_role **out, struct tg_error *err)
-{
-    *out = NULL;
-    if (tg_snapshot_key_lower(name, key, ROLE_KEY_CAP) == 0) {
-        *out = tg_snapshot_role(ctx->snap, tg_cur_str(key));
-    }
-    if (*out == NULL) {
-        return tg_error_set(err, TG_E_NO_SUCH_ENTITY, "The role with name %.*s cannot be found.",
-                            (int)name.len, (const char *)name.ptr);
     }
     return 0;
 }
@@ -357,7 +202,7 @@ static int param_version_id(const struct tg_form *in, struct tg_cur *vid, struct
         }
     }
     if (!ok) {
-        return pattern_error(err, *vid, "versionId", VERSION_PATTERN);
+        return tg_iam_pattern_error(err, *vid, "versionId", VERSION_PATTERN);
     }
     return 0;
 }
@@ -381,25 +226,6 @@ static int64_t boundary_count(const struct tg_iam_ctx *ctx, const char *arn)
         }
     }
     return n;
-}
-
-static json_t *doc_copy(const json_t *doc, struct tg_error *err)
-{
-    /* The snapshot's documents are read-only and shared between threads. */
-    json_t *copy = json_deep_copy(doc);
-    if (copy == NULL) {
-        service_failure(err, "out of memory copying a document");
-    }
-    return copy;
-}
-
-static int put(struct tg_iam_out *out, enum tg_entity_kind kind, const char *key, const json_t *doc,
-               int64_t version, struct tg_error *err)
-{
-    if (tg_iam_out_put(out, kind, key, doc, version) < 0) {
-        return service_failure(err, "cannot queue the write");
-    }
-    return 0;
 }
 
 /* ---- XML ---- */
@@ -467,7 +293,7 @@ static int create_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     json_t *doc = NULL;
     int rc = -1;
 
-    TG_GUARD(param_name(in, "PolicyName", "policyName", TG_IAM_MAX_POLICY_NAME, &name, err));
+    TG_GUARD(tg_iam_param_name(in, "PolicyName", "policyName", TG_IAM_MAX_POLICY_NAME, &name, err));
     tg_iam_param_optional(in, "Path", &path, &has_path);
     if (has_path) {
         TG_GUARD(check_policy_path(path, "path", err));
@@ -488,7 +314,7 @@ static int create_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
 
     /* Names are unique case-insensitively: the key is the lower-case name. */
     if (tg_snapshot_key_lower(name, key, sizeof(key)) < 0) {
-        return service_failure(err, "policy key does not fit");
+        return tg_iam_service_failure(err, "policy key does not fit");
     }
     if (tg_snapshot_policy_by_name(ctx->snap, tg_cur_str(key)) != NULL) {
         return tg_error_set(err, TG_E_ENTITY_ALREADY_EXISTS,
@@ -504,14 +330,14 @@ static int create_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     doc = json_pack("{s:s%,s:s%,s:s}", "name", (const char *)name.ptr, name.len, "path",
                     (const char *)path.ptr, path.len, "policy_id", policy_id);
     if (doc == NULL) {
-        service_failure(err, "cannot build the policy document");
+        tg_iam_service_failure(err, "cannot build the policy document");
         goto out;
     }
     /* An empty Description is the same as none. */
     if (has_desc && desc.len > 0 &&
         json_object_set_new(doc, "description", json_stringn((const char *)desc.ptr, desc.len)) <
             0) {
-        service_failure(err, "cannot set the description");
+        tg_iam_service_failure(err, "cannot set the description");
         goto out;
     }
     if (json_object_set_new(doc, "default_version", json_string("v1")) < 0 ||
@@ -522,10 +348,10 @@ static int create_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
         json_object_set_new(doc, "tags", tg_iam_tags_json(tags, n_tags)) < 0 ||
         json_object_set_new(doc, "create_date", json_integer(ctx->now_ms)) < 0 ||
         json_object_set_new(doc, "update_date", json_integer(ctx->now_ms)) < 0) {
-        service_failure(err, "cannot build the policy document");
+        tg_iam_service_failure(err, "cannot build the policy document");
         goto out;
     }
-    TG_GUARD_GOTO(put(out, TG_ENTITY_POLICY, key, doc, 0, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_POLICY, key, doc, 0, err), out);
     tg_xml_open(out->xml, "Policy");
     xml_policy_fields(out->xml, ctx, doc, 0, POLICY_XML_TAGS);
     tg_xml_close(out->xml);
@@ -574,7 +400,7 @@ static int list_policies(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     if (total > 0) {
         sel = calloc(total, sizeof(*sel));
         if (sel == NULL) {
-            return service_failure(err, "out of memory listing policies");
+            return tg_iam_service_failure(err, "out of memory listing policies");
         }
     }
     /* Snapshot order is key order, the lower-case names. */
@@ -632,7 +458,7 @@ static int delete_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
         return tg_error_set(err, TG_E_DELETE_CONFLICT, MSG_VERSIONS_CONFLICT);
     }
     if (tg_iam_out_delete(out, TG_ENTITY_POLICY, p->e.key, p->e.version) < 0) {
-        return service_failure(err, "cannot queue the policy delete");
+        return tg_iam_service_failure(err, "cannot queue the policy delete");
     }
     return 0;
 }
@@ -644,7 +470,7 @@ static int get_policy_version(const struct tg_iam_ctx *ctx, const struct tg_form
 {
     const struct tg_snap_policy *p;
     struct tg_cur arn, vid;
-    struct policy_arn parts;
+    struct tg_iam_policy_arn parts;
     /* Both parameters are checked before the look-up. */
     TG_GUARD(param_policy_arn(in, &arn, &parts, err));
     TG_GUARD(param_version_id(in, &vid, err));
@@ -687,7 +513,7 @@ static int create_policy_version(const struct tg_iam_ctx *ctx, const struct tg_f
 {
     const struct tg_snap_policy *p;
     struct tg_cur arn, pdoc;
-    struct policy_arn parts;
+    struct tg_iam_policy_arn parts;
     bool set_default;
     json_t *copy = NULL;
     int rc = -1;
@@ -719,17 +545,14 @@ static int create_policy_version(const struct tg_iam_ctx *ctx, const struct tg_f
     char vid[24];
     snprintf(vid, sizeof(vid), "v%lld", (long long)next);
 
-    copy = doc_copy(p->e.doc, err);
+    copy = tg_iam_doc_copy(p->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
-    json_t *arr = json_object_get(copy, "versions");
-    if (!json_is_array(arr)) {
-        arr = json_array();
-        if (arr == NULL || json_object_set_new(copy, "versions", arr) < 0) {
-            service_failure(err, "cannot build the versions");
-            goto out;
-        }
+    json_t *arr = tg_iam_doc_array(copy, "versions");
+    if (arr == NULL) {
+        tg_iam_service_failure(err, "cannot build the versions");
+        goto out;
     }
     json_t *v = json_pack("{s:s,s:s%,s:I}", "id", vid, "document", (const char *)pdoc.ptr, pdoc.len,
                           "create_date", (json_int_t)ctx->now_ms);
@@ -737,10 +560,10 @@ static int create_policy_version(const struct tg_iam_ctx *ctx, const struct tg_f
     if (json_array_append_new(arr, v) < 0 ||
         json_object_set_new(copy, "update_date", json_integer(ctx->now_ms)) < 0 ||
         (set_default && json_object_set_new(copy, "default_version", json_string(vid)) < 0)) {
-        service_failure(err, "cannot add the version");
+        tg_iam_service_failure(err, "cannot add the version");
         goto out;
     }
-    TG_GUARD_GOTO(put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
     xml_version(out->xml, "PolicyVersion", copy, json_array_get(arr, json_array_size(arr) - 1),
                 false);
     rc = 0;
@@ -755,7 +578,7 @@ static int find_version(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                         struct tg_error *err)
 {
     struct tg_cur arn;
-    struct policy_arn parts;
+    struct tg_iam_policy_arn parts;
     TG_GUARD(param_policy_arn(in, &arn, &parts, err));
     TG_GUARD(param_version_id(in, vid, err));
     *p = lookup_policy(ctx, arn);
@@ -785,15 +608,15 @@ static int delete_policy_version(const struct tg_iam_ctx *ctx, const struct tg_f
         return tg_error_set(err, TG_E_DELETE_CONFLICT,
                             "Cannot delete the default version of a policy.");
     }
-    copy = doc_copy(p->e.doc, err);
+    copy = tg_iam_doc_copy(p->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
     if (json_array_remove(json_object_get(copy, "versions"), idx) < 0) {
-        service_failure(err, "cannot remove the version");
+        tg_iam_service_failure(err, "cannot remove the version");
         goto out;
     }
-    TG_GUARD_GOTO(put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -821,16 +644,16 @@ static int set_default_policy_version(const struct tg_iam_ctx *ctx, const struct
         tg_iam_doc_str(json_array_get(json_object_get(p->e.doc, "versions"), idx), "document");
     TG_GUARD(tg_iam_check_policy(tg_cur_str(vdoc != NULL ? vdoc : ""), "policyDocument",
                                  TG_POLICY_IDENTITY, 0, NULL, NULL, err));
-    copy = doc_copy(p->e.doc, err);
+    copy = tg_iam_doc_copy(p->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
     if (json_object_set_new(copy, "default_version", json_stringn((const char *)vid.ptr, vid.len)) <
         0) {
-        service_failure(err, "cannot set the default version");
+        tg_iam_service_failure(err, "cannot set the default version");
         goto out;
     }
-    TG_GUARD_GOTO(put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -856,15 +679,15 @@ static int attach_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form
                               struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name, arn;
-    struct policy_arn parts;
-    char key[ROLE_KEY_CAP];
+    struct tg_iam_policy_arn parts;
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     json_t *copy = NULL;
     int rc = -1;
 
-    TG_GUARD(param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, &name, err));
+    TG_GUARD(tg_iam_param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, &name, err));
     TG_GUARD(param_policy_arn(in, &arn, &parts, err));
-    TG_GUARD(find_role(ctx, name, key, &r, err));
+    TG_GUARD(tg_iam_find_role(ctx->snap, name, key, &r, err));
     const struct tg_snap_policy *p = lookup_policy(ctx, arn);
     if (p == NULL) {
         /* Includes AWS managed policies (arn:aws:iam::aws:policy/...),
@@ -882,23 +705,20 @@ static int attach_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form
         return tg_error_set(err, TG_E_LIMIT_EXCEEDED, "Cannot exceed quota for PoliciesPerRole: %d",
                             TG_IAM_POLICIES_PER_ROLE);
     }
-    copy = doc_copy(r->e.doc, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
-    json_t *att = json_object_get(copy, "attached");
-    if (!json_is_array(att)) {
-        att = json_array();
-        if (att == NULL || json_object_set_new(copy, "attached", att) < 0) {
-            service_failure(err, "cannot build the attachments");
-            goto out;
-        }
-    }
-    if (json_array_append_new(att, json_string(parn)) < 0) {
-        service_failure(err, "cannot attach");
+    json_t *att = tg_iam_doc_array(copy, "attached");
+    if (att == NULL) {
+        tg_iam_service_failure(err, "cannot build the attachments");
         goto out;
     }
-    TG_GUARD_GOTO(put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
+    if (json_array_append_new(att, json_string(parn)) < 0) {
+        tg_iam_service_failure(err, "cannot attach");
+        goto out;
+    }
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -909,20 +729,20 @@ static int detach_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form
                               struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name, arn;
-    struct policy_arn parts;
-    char key[ROLE_KEY_CAP];
+    struct tg_iam_policy_arn parts;
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     json_t *copy = NULL;
     int rc = -1;
 
-    TG_GUARD(param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, &name, err));
+    TG_GUARD(tg_iam_param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, &name, err));
     TG_GUARD(param_policy_arn(in, &arn, &parts, err));
-    TG_GUARD(find_role(ctx, name, key, &r, err));
+    TG_GUARD(tg_iam_find_role(ctx->snap, name, key, &r, err));
     /* The ARN is compared as given: an attachment whose policy no longer
      * exists (a hand-edited store) can still be removed. */
     char *a = tg_cur_strdup(arn);
     if (a == NULL) {
-        return service_failure(err, "out of memory");
+        return tg_iam_service_failure(err, "out of memory");
     }
     long i = attached_find(r->e.doc, a);
     free(a);
@@ -930,15 +750,15 @@ static int detach_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form
         return tg_error_set(err, TG_E_NO_SUCH_ENTITY, "Policy %.*s was not found.", (int)arn.len,
                             (const char *)arn.ptr);
     }
-    copy = doc_copy(r->e.doc, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
     if (json_array_remove(json_object_get(copy, "attached"), (size_t)i) < 0) {
-        service_failure(err, "cannot detach");
+        tg_iam_service_failure(err, "cannot detach");
         goto out;
     }
-    TG_GUARD_GOTO(put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -950,31 +770,32 @@ static int list_attached_role_policies(const struct tg_iam_ctx *ctx, const struc
 {
     struct tg_cur name, prefix;
     bool has_prefix;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     size_t start, count, n = 0;
     bool truncated;
-    struct policy_arn *sel = NULL;
+    struct tg_iam_policy_arn *sel = NULL;
     int rc = -1;
 
-    TG_GUARD(param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, &name, err));
+    TG_GUARD(tg_iam_param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, &name, err));
     TG_GUARD(param_path_prefix(in, &prefix, &has_prefix, err));
-    TG_GUARD(find_role(ctx, name, key, &r, err));
+    TG_GUARD(tg_iam_find_role(ctx->snap, name, key, &r, err));
     const json_t *att = json_object_get(r->e.doc, "attached");
     size_t total = json_array_size(att);
     if (total > 0) {
         sel = calloc(total, sizeof(*sel));
         if (sel == NULL) {
-            return service_failure(err, "out of memory listing attachments");
+            return tg_iam_service_failure(err, "out of memory listing attachments");
         }
     }
     /* In the order they were attached. Name and path come from the ARN
      * itself, which we wrote from the policy when attaching. */
     for (size_t i = 0; i < total; i++) {
         const json_t *a = json_array_get(att, i);
-        struct policy_arn parts;
+        struct tg_iam_policy_arn parts;
         if (!json_is_string(a) ||
-            !parse_policy_arn(tg_cur_make(json_string_value(a), json_string_length(a)), &parts)) {
+            !tg_iam_parse_policy_arn(tg_cur_make(json_string_value(a), json_string_length(a)),
+                                     &parts)) {
             continue;
         }
         if (has_prefix &&
@@ -1004,78 +825,35 @@ out:
 static int tag_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                       struct tg_iam_out *out, struct tg_error *err)
 {
-    struct tg_kv tags[TG_IAM_MAX_TAGS + 1];
+    struct tg_kv tags[TG_IAM_MAX_TAGS];
     size_t n_tags = 0;
     struct tg_cur arn;
-    struct policy_arn parts;
-    const struct tg_snap_policy *p;
-    json_t *copy = NULL;
-    int rc = -1;
+    struct tg_iam_policy_arn parts;
 
     TG_GUARD(param_policy_arn(in, &arn, &parts, err));
-    TG_GUARD(tg_iam_param_tags(in, tags, &n_tags, err));
-    if (n_tags == 0) {
-        /* Tags is a required member of TagPolicy (bc-iam). */
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'tags' failed to satisfy "
-                            "constraint: Member must not be null");
-    }
-    p = lookup_policy(ctx, arn);
+    TG_GUARD(tg_iam_param_tags_required(in, tags, &n_tags, err));
+    const struct tg_snap_policy *p = lookup_policy(ctx, arn);
     if (p == NULL) {
         return policy_not_found(err, arn);
     }
-    copy = doc_copy(p->e.doc, err);
-    if (copy == NULL) {
-        return -1;
-    }
-    TG_GUARD_GOTO(tg_iam_tags_merge(copy, tags, n_tags, err), out);
-    TG_GUARD_GOTO(put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
-    rc = 0;
-out:
-    json_decref(copy);
-    return rc;
+    return tg_iam_tag_entity(out, TG_ENTITY_POLICY, &p->e, tags, n_tags, err);
 }
 
 static int untag_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                         struct tg_iam_out *out, struct tg_error *err)
 {
-    struct tg_cur keys[TG_IAM_MAX_TAGS + 1];
+    struct tg_cur keys[TG_IAM_MAX_TAGS];
     size_t n_keys = 0;
     struct tg_cur arn;
-    struct policy_arn parts;
-    const struct tg_snap_policy *p;
-    json_t *copy = NULL;
-    int rc = -1;
+    struct tg_iam_policy_arn parts;
 
     TG_GUARD(param_policy_arn(in, &arn, &parts, err));
-    TG_GUARD(tg_iam_param_tag_keys(in, keys, &n_keys, err));
-    if (n_keys == 0) {
-        /* TagKeys is a required member of UntagPolicy (bc-iam). */
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'tagKeys' failed to "
-                            "satisfy constraint: Member must not be null");
-    }
-    p = lookup_policy(ctx, arn);
+    TG_GUARD(tg_iam_param_tag_keys_required(in, keys, &n_keys, err));
+    const struct tg_snap_policy *p = lookup_policy(ctx, arn);
     if (p == NULL) {
         return policy_not_found(err, arn);
     }
-    copy = doc_copy(p->e.doc, err);
-    if (copy == NULL) {
-        return -1;
-    }
-    tg_iam_tags_remove(copy, keys, n_keys);
-    TG_GUARD_GOTO(put(out, TG_ENTITY_POLICY, p->e.key, copy, p->e.version, err), out);
-    rc = 0;
-out:
-    json_decref(copy);
-    return rc;
-}
-
-static int cmp_tag(const void *a, const void *b)
-{
-    const char *ka = tg_iam_doc_str(*(const json_t *const *)a, "Key");
-    const char *kb = tg_iam_doc_str(*(const json_t *const *)b, "Key");
-    return strcmp(ka != NULL ? ka : "", kb != NULL ? kb : "");
+    return tg_iam_untag_entity(out, TG_ENTITY_POLICY, &p->e, keys, n_keys, err);
 }
 
 static int list_policy_tags(const struct tg_iam_ctx *ctx, const struct tg_form *in,
@@ -1083,49 +861,8 @@ static int list_policy_tags(const struct tg_iam_ctx *ctx, const struct tg_form *
 {
     const struct tg_snap_policy *p;
     struct tg_cur arn;
-    size_t start, count;
-    bool truncated;
-    const json_t **sorted = NULL;
-    json_t *page = NULL;
-    int rc = -1;
-
     TG_GUARD(find_policy(ctx, in, &p, &arn, err));
-    const json_t *tags = json_object_get(p->e.doc, "tags");
-    size_t n = json_array_size(tags);
-    TG_GUARD(tg_iam_page(in, n, &start, &count, &truncated, err));
-    /* Pages are taken from the list sorted by key, so markers stay stable. */
-    page = json_array();
-    if (n > 0) {
-        sorted = calloc(n, sizeof(*sorted));
-    }
-    if (page == NULL || (n > 0 && sorted == NULL)) {
-        service_failure(err, "out of memory listing tags");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        sorted[i] = json_array_get(tags, i);
-    }
-    if (n > 1) {
-        qsort(sorted, n, sizeof(*sorted), cmp_tag);
-    }
-    /* Copies, not references: the snapshot's documents are shared with
-     * other threads and their reference counts must not be touched. */
-    for (size_t i = start; i < start + count; i++) {
-        const char *k = tg_iam_doc_str(sorted[i], "Key");
-        const char *v = tg_iam_doc_str(sorted[i], "Value");
-        if (json_array_append_new(page, json_pack("{s:s,s:s}", "Key", k != NULL ? k : "", "Value",
-                                                  v != NULL ? v : "")) < 0) {
-            service_failure(err, "out of memory listing tags");
-            goto out;
-        }
-    }
-    tg_iam_xml_tags(out->xml, page, true);
-    tg_iam_xml_page_end(out->xml, start, count, truncated);
-    rc = 0;
-out:
-    free(sorted);
-    json_decref(page);
-    return rc;
+    return tg_iam_xml_tags_page(out->xml, in, json_object_get(p->e.doc, "tags"), err);
 }
 
 /* has_result: whether AWS's response has an <ActionResult> element

@@ -187,13 +187,6 @@ static int check_url(const struct tg_iam_ctx *ctx, struct tg_cur url, struct tg_
 
 /* ---- lists in the request --------------------------------------------------- */
 
-static bool has_member(const struct tg_form *in, const char *prefix, size_t i)
-{
-    char name[TG_FORM_MAX_NAME];
-    snprintf(name, sizeof(name), "%s.%zu", prefix, i);
-    return tg_form_get(in, name) != NULL;
-}
-
 /* Keeps the first of equal values (IAM keeps a set). Returns the new count. */
 static size_t dedup(struct tg_cur *v, size_t n)
 {
@@ -222,7 +215,7 @@ static int param_client_ids(const struct tg_form *in, struct tg_cur *out, size_t
 {
     *n = 0;
     /* Members are numbered without gaps: a 101st means more than 100. */
-    if (has_member(in, "ClientIDList.member", TG_IAM_MAX_CLIENT_IDS + 1)) {
+    if (tg_iam_has_member(in, "ClientIDList.member", TG_IAM_MAX_CLIENT_IDS + 1, "")) {
         return tg_error_set(err, TG_E_LIMIT_EXCEEDED,
                             "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: %d",
                             TG_IAM_MAX_CLIENT_IDS);
@@ -243,7 +236,7 @@ static int param_thumbprints(const struct tg_form *in, struct tg_cur *out, size_
                              struct tg_error *err)
 {
     *n = 0;
-    if (has_member(in, "ThumbprintList.member", TG_IAM_MAX_THUMBPRINTS + 1)) {
+    if (tg_iam_has_member(in, "ThumbprintList.member", TG_IAM_MAX_THUMBPRINTS + 1, "")) {
         /* moto's text for AWS's refusal of a sixth thumbprint (spec 7.1). */
         return tg_error_set(err, TG_E_INVALID_INPUT,
                             "Thumbprint list must contain fewer than 5 entries.");
@@ -259,11 +252,7 @@ static int param_thumbprints(const struct tg_form *in, struct tg_cur *out, size_
         TG_GUARD(tg_iam_check_length(out[i], field, 40, 40, err));
         for (size_t j = 0; j < out[i].len; j++) {
             if (!is_hex(out[i].ptr[j])) {
-                return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                                    "1 validation error detected: Value '%.*s' at '%s' failed to "
-                                    "satisfy constraint: Member must satisfy regular expression "
-                                    "pattern: [0-9A-Fa-f]{40}",
-                                    (int)out[i].len, (const char *)out[i].ptr, field);
+                return tg_iam_pattern_error(err, out[i], field, "[0-9A-Fa-f]{40}");
             }
         }
     }
@@ -312,8 +301,8 @@ static int param_arn(const struct tg_form *in, struct tg_cur *arn, struct tg_err
 {
     TG_GUARD(tg_iam_param_required(in, "OpenIDConnectProviderArn", "openIDConnectProviderArn", arn,
                                    err));
-    /* bc-iam arnType: 20..2048 */
-    TG_GUARD(tg_iam_check_length(*arn, "openIDConnectProviderArn", 20, TG_IAM_MAX_ARN, err));
+    TG_GUARD(
+        tg_iam_check_length(*arn, "openIDConnectProviderArn", TG_IAM_ARN_MIN, TG_IAM_MAX_ARN, err));
     if (!arn_valid(*arn)) {
         return tg_error_set(err, TG_E_INVALID_INPUT, "ARN %.*s is not valid.", (int)arn->len,
                             (const char *)arn->ptr);
@@ -359,36 +348,22 @@ static void xml_str_list(struct tg_xml *x, const char *tag, const json_t *arr)
 
 static int oom(struct tg_error *err)
 {
-    tg_error_code(err, TG_E_SERVICE_FAILURE);
-    return tg_error_detail(err, "out of memory building a provider document");
+    return tg_iam_service_failure(err, "out of memory building a provider document");
 }
 
-/* Writes doc (a modified copy of p's) as p's next version; takes doc. */
+/* Writes doc (a modified copy of p's) as p's next version; takes ownership
+ * of doc. */
 static int put_copy(const struct tg_snap_provider *p, json_t *doc, struct tg_iam_out *out,
                     struct tg_error *err)
 {
-    int rc = tg_iam_out_put(out, TG_ENTITY_PROVIDER, p->e.key, doc, p->e.version);
+    int rc = tg_iam_put(out, TG_ENTITY_PROVIDER, p->e.key, doc, p->e.version, err);
     json_decref(doc);
-    return rc < 0 ? oom(err) : 0;
+    return rc;
 }
 
 static json_t *copy_doc(const struct tg_snap_provider *p)
 {
     return json_deep_copy(p->e.doc);
-}
-
-/* The doc's string array name, created empty when absent. */
-static json_t *doc_array(json_t *doc, const char *name)
-{
-    json_t *a = json_object_get(doc, name);
-    if (json_is_array(a)) {
-        return a;
-    }
-    a = json_array();
-    if (a == NULL || json_object_set_new(doc, name, a) < 0) {
-        return NULL;
-    }
-    return a;
 }
 
 static long find_str(const json_t *arr, struct tg_cur v)
@@ -531,7 +506,7 @@ static int add_client_id(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                             TG_IAM_MAX_CLIENT_IDS);
     }
     json_t *doc = copy_doc(p);
-    json_t *ids = doc != NULL ? doc_array(doc, "client_ids") : NULL;
+    json_t *ids = doc != NULL ? tg_iam_doc_array(doc, "client_ids") : NULL;
     if (ids == NULL || json_array_append_new(ids, json_stringn((const char *)id.ptr, id.len)) < 0) {
         json_decref(doc);
         return oom(err);
@@ -556,7 +531,7 @@ static int remove_client_id(const struct tg_iam_ctx *ctx, const struct tg_form *
         return 0;
     }
     json_t *doc = copy_doc(p);
-    json_t *ids = doc != NULL ? doc_array(doc, "client_ids") : NULL;
+    json_t *ids = doc != NULL ? tg_iam_doc_array(doc, "client_ids") : NULL;
     if (ids == NULL || json_array_remove(ids, (size_t)at) < 0) {
         json_decref(doc);
         return oom(err);
@@ -575,10 +550,9 @@ static int update_thumbprints(const struct tg_iam_ctx *ctx, const struct tg_form
     /* Required, but may be empty: an SDK sends an empty list as
      * "ThumbprintList=" (Query protocol), which we take as "no pinned
      * thumbprints", as CreateOpenIDConnectProvider without the list. */
-    if (!has_member(in, "ThumbprintList.member", 1) && tg_form_get(in, "ThumbprintList") == NULL) {
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'thumbprintList' failed to "
-                            "satisfy constraint: Member must not be null");
+    if (!tg_iam_has_member(in, "ThumbprintList.member", 1, "") &&
+        tg_form_get(in, "ThumbprintList") == NULL) {
+        return tg_iam_null_error(err, "thumbprintList");
     }
     TG_GUARD(param_thumbprints(in, tps, &n_tps, err));
     TG_GUARD(find(ctx, arn, &p, err));
@@ -599,22 +573,9 @@ static int tag_provider(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     size_t n_tags = 0;
     const struct tg_snap_provider *p = NULL;
     TG_GUARD(param_arn(in, &arn, err));
-    TG_GUARD(tg_iam_param_tags(in, tags, &n_tags, err));
-    if (n_tags == 0) {
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'tags' failed to satisfy "
-                            "constraint: Member must not be null");
-    }
+    TG_GUARD(tg_iam_param_tags_required(in, tags, &n_tags, err));
     TG_GUARD(find(ctx, arn, &p, err));
-    json_t *doc = copy_doc(p);
-    if (doc == NULL) {
-        return oom(err);
-    }
-    if (tg_iam_tags_merge(doc, tags, n_tags, err) < 0) {
-        json_decref(doc);
-        return -1;
-    }
-    return put_copy(p, doc, out, err);
+    return tg_iam_tag_entity(out, TG_ENTITY_PROVIDER, &p->e, tags, n_tags, err);
 }
 
 static int untag_provider(const struct tg_iam_ctx *ctx, const struct tg_form *in,
@@ -625,32 +586,9 @@ static int untag_provider(const struct tg_iam_ctx *ctx, const struct tg_form *in
     size_t n_keys = 0;
     const struct tg_snap_provider *p = NULL;
     TG_GUARD(param_arn(in, &arn, err));
-    TG_GUARD(tg_iam_param_tag_keys(in, keys, &n_keys, err));
-    if (n_keys == 0) {
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'tagKeys' failed to "
-                            "satisfy constraint: Member must not be null");
-    }
+    TG_GUARD(tg_iam_param_tag_keys_required(in, keys, &n_keys, err));
     TG_GUARD(find(ctx, arn, &p, err));
-    json_t *doc = copy_doc(p);
-    if (doc == NULL) {
-        return oom(err);
-    }
-    size_t before = json_array_size(json_object_get(doc, "tags"));
-    tg_iam_tags_remove(doc, keys, n_keys);
-    if (json_array_size(json_object_get(doc, "tags")) == before) {
-        /* Absent keys are fine; nothing to write. */
-        json_decref(doc);
-        return 0;
-    }
-    return put_copy(p, doc, out, err);
-}
-
-static int tag_cmp(const void *a, const void *b)
-{
-    const char *ka = tg_iam_doc_str(*(const json_t *const *)a, "Key");
-    const char *kb = tg_iam_doc_str(*(const json_t *const *)b, "Key");
-    return strcmp(ka != NULL ? ka : "", kb != NULL ? kb : "");
+    return tg_iam_untag_entity(out, TG_ENTITY_PROVIDER, &p->e, keys, n_keys, err);
 }
 
 static int list_tags(const struct tg_iam_ctx *ctx, const struct tg_form *in, struct tg_iam_out *out,
@@ -658,49 +596,14 @@ static int list_tags(const struct tg_iam_ctx *ctx, const struct tg_form *in, str
 {
     struct tg_cur arn;
     const struct tg_snap_provider *p = NULL;
-    size_t start = 0, count = 0;
-    bool truncated = false;
-    const json_t **sorted = NULL;
-    json_t *page = NULL;
-    int rc = -1;
     TG_GUARD(param_arn(in, &arn, err));
-    const json_t *tags = NULL;
-    size_t n = 0;
     /* Paging parameters are checked before the look-up, as the model's
      * constraints are. */
-    {
-        size_t s0, c0;
-        bool t0;
-        TG_GUARD(tg_iam_page(in, 0, &s0, &c0, &t0, err));
-    }
+    size_t start, count;
+    bool truncated;
+    TG_GUARD(tg_iam_page(in, 0, &start, &count, &truncated, err));
     TG_GUARD(find(ctx, arn, &p, err));
-    tags = json_object_get(p->e.doc, "tags");
-    n = json_is_array(tags) ? json_array_size(tags) : 0;
-    TG_GUARD(tg_iam_page(in, n, &start, &count, &truncated, err));
-    /* Pages are cut from the list sorted by key, the order AWS returns. */
-    page = json_array();
-    sorted = calloc(n > 0 ? n : 1, sizeof(*sorted));
-    if (page == NULL || sorted == NULL) {
-        oom(err);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        sorted[i] = json_array_get(tags, i);
-    }
-    qsort(sorted, n, sizeof(*sorted), tag_cmp);
-    for (size_t i = start; i < start + count; i++) {
-        if (json_array_append(page, (json_t *)sorted[i]) < 0) {
-            oom(err);
-            goto out;
-        }
-    }
-    tg_iam_xml_tags(out->xml, page, true);
-    tg_iam_xml_page_end(out->xml, start, count, truncated);
-    rc = 0;
-out:
-    free(sorted);
-    json_decref(page);
-    return rc;
+    return tg_iam_xml_tags_page(out->xml, in, json_object_get(p->e.doc, "tags"), err);
 }
 
 const struct tg_iam_action tg_iam_provider_actions[] = {

@@ -17,9 +17,6 @@
 #include "creds/creds.h"
 #include "iam/iam_internal.h"
 
-/* roleNameType and policyNameType (bc-iam): [\w+=,.@-]+ */
-#define NAME_EXTRA "+=,.@-"
-#define NAME_PATTERN "[\\w+=,.@-]+"
 /* roleDescriptionType (bc-iam) */
 #define DESCRIPTION_PATTERN "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"
 /* pathPrefixType (bc-iam) */
@@ -27,10 +24,6 @@
 /* roleMaxSessionDurationType (bc-iam): one hour to twelve hours */
 #define SESSION_MIN 3600
 #define SESSION_MAX 43200
-/* arnType (bc-iam) */
-#define ARN_MIN 20
-/* the lower-case role name (the store key) and its NUL */
-#define ROLE_KEY_CAP (TG_IAM_MAX_ROLE_NAME + 1)
 /* "arn:aws:iam::" + 12 + ":role" + path + name, with room to spare */
 #define ROLE_ARN_CAP (32 + TG_IAM_MAX_PATH + TG_IAM_MAX_ROLE_NAME)
 
@@ -42,57 +35,16 @@
 #define ROLE_XML_CREATE (ROLE_XML_BOUNDARY | ROLE_XML_TAGS)
 #define ROLE_XML_GET (ROLE_XML_BOUNDARY | ROLE_XML_TAGS | ROLE_XML_LAST_USED)
 
-static int service_failure(struct tg_error *err, const char *what)
-{
-    tg_error_code(err, TG_E_SERVICE_FAILURE);
-    return tg_error_detail(err, "iam_role: %s", what);
-}
-
 /* ---- parameters ---- */
 
 static int param_role_name(const struct tg_form *in, struct tg_cur *name, struct tg_error *err)
 {
-    TG_GUARD(tg_iam_param_required(in, "RoleName", "roleName", name, err));
-    TG_GUARD(tg_iam_check_length(*name, "roleName", 1, TG_IAM_MAX_ROLE_NAME, err));
-    TG_GUARD(tg_iam_check_chars(*name, "roleName", NAME_EXTRA, NAME_PATTERN, err));
-    return 0;
+    return tg_iam_param_name(in, "RoleName", "roleName", TG_IAM_MAX_ROLE_NAME, name, err);
 }
 
 static int param_policy_name(const struct tg_form *in, struct tg_cur *name, struct tg_error *err)
 {
-    TG_GUARD(tg_iam_param_required(in, "PolicyName", "policyName", name, err));
-    TG_GUARD(tg_iam_check_length(*name, "policyName", 1, TG_IAM_MAX_POLICY_NAME, err));
-    TG_GUARD(tg_iam_check_chars(*name, "policyName", NAME_EXTRA, NAME_PATTERN, err));
-    return 0;
-}
-
-/* How many bytes of v (valid UTF-8) an error message echoes: at most
- * ECHO_MAX, cut on a character boundary, so that the message (and the XML
- * error document) stays valid UTF-8 and the text after the value fits in
- * TG_ERROR_MESSAGE_MAX. *cut says whether "..." should follow. */
-#define ECHO_MAX 384
-static int echo_len(struct tg_cur v, bool *cut)
-{
-    size_t n = v.len;
-    *cut = n > ECHO_MAX;
-    if (*cut) {
-        n = ECHO_MAX;
-        while (n > 0 && (v.ptr[n] & 0xC0) == 0x80) {
-            n--;
-        }
-    }
-    return (int)n;
-}
-
-static int pattern_error(struct tg_cur v, const char *field, const char *pattern,
-                         struct tg_error *err)
-{
-    bool cut;
-    int n = echo_len(v, &cut);
-    return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                        "1 validation error detected: Value '%.*s%s' at '%s' failed to satisfy "
-                        "constraint: Member must satisfy regular expression pattern: %s",
-                        n, (const char *)v.ptr, cut ? "..." : "", field, pattern);
+    return tg_iam_param_name(in, "PolicyName", "policyName", TG_IAM_MAX_POLICY_NAME, name, err);
 }
 
 /* roleDescriptionType: 0..1000 characters of TAB, LF, CR, U+0020..U+007E
@@ -111,7 +63,7 @@ static int check_description(struct tg_cur v, struct tg_error *err)
             i++;
             continue;
         }
-        return pattern_error(v, "description", DESCRIPTION_PATTERN, err);
+        return tg_iam_pattern_error(err, v, "description", DESCRIPTION_PATTERN);
     }
     return 0;
 }
@@ -121,11 +73,11 @@ static int check_path_prefix(struct tg_cur v, struct tg_error *err)
 {
     TG_GUARD(tg_iam_check_length(v, "pathPrefix", 1, TG_IAM_MAX_PATH, err));
     if (v.ptr[0] != '/') {
-        return pattern_error(v, "pathPrefix", PATH_PREFIX_PATTERN, err);
+        return tg_iam_pattern_error(err, v, "pathPrefix", PATH_PREFIX_PATTERN);
     }
     for (size_t i = 1; i < v.len; i++) {
         if (v.ptr[i] < 0x21 || v.ptr[i] > 0x7F) {
-            return pattern_error(v, "pathPrefix", PATH_PREFIX_PATTERN, err);
+            return tg_iam_pattern_error(err, v, "pathPrefix", PATH_PREFIX_PATTERN);
         }
     }
     return 0;
@@ -143,46 +95,17 @@ static int check_path_prefix(struct tg_cur v, struct tg_error *err)
  */
 static int check_boundary(const struct tg_iam_ctx *ctx, struct tg_cur arn, struct tg_error *err)
 {
-    static const char prefix[] = "arn:aws:iam::";
-    TG_GUARD(tg_iam_check_length(arn, "permissionsBoundary", ARN_MIN, TG_IAM_MAX_ARN, err));
-    bool ok = tg_cur_starts_with(arn, prefix);
-    struct tg_cur acct = {0};
-    struct tg_cur res = {0};
-    if (ok) {
-        struct tg_cur rest =
-            tg_cur_make(arn.ptr + sizeof(prefix) - 1, arn.len - sizeof(prefix) + 1);
-        long colon = tg_cur_find(rest, ':', 0);
-        ok = colon > 0;
-        if (ok) {
-            acct = tg_cur_make(rest.ptr, (size_t)colon);
-            res = tg_cur_make(rest.ptr + colon + 1, rest.len - (size_t)colon - 1);
-        }
-    }
-    if (ok && !tg_cur_eq_str(acct, "aws")) {
-        ok = acct.len == 12;
-        for (size_t i = 0; ok && i < acct.len; i++) {
-            ok = acct.ptr[i] >= '0' && acct.ptr[i] <= '9';
-        }
-    }
-    /* "policy/" then path segments and a non-empty name, printable ASCII */
-    ok = ok && tg_cur_starts_with(res, "policy/") && res.len > 7 && res.ptr[res.len - 1] != '/';
-    for (size_t i = 0; ok && i < res.len; i++) {
-        ok = res.ptr[i] >= 0x21 && res.ptr[i] <= 0x7E;
-    }
-    bool cut;
-    int n = echo_len(arn, &cut);
-    if (!ok) {
-        return tg_error_set(err, TG_E_INVALID_INPUT, "ARN %.*s%s is not valid.", n,
-                            (const char *)arn.ptr, cut ? "..." : "");
-    }
-    if (tg_cur_eq_str(acct, "aws")) {
+    struct tg_iam_policy_arn parts;
+    TG_GUARD(tg_iam_check_policy_arn(arn, "permissionsBoundary", &parts, err));
+    if (tg_cur_eq_str(parts.account, "aws")) {
         return 0;
     }
-    if (!tg_cur_eq_str(acct, ctx->snap->account_id) ||
+    if (!tg_cur_eq_str(parts.account, ctx->snap->account_id) ||
         tg_snapshot_policy_by_arn(ctx->snap, arn) == NULL) {
+        char e[TG_IAM_ECHO_MAX + 4];
+        tg_iam_echo(arn, e);
         return tg_error_set(err, TG_E_NO_SUCH_ENTITY,
-                            "Scope ARN: %.*s%s does not exist or is not attachable.", n,
-                            (const char *)arn.ptr, cut ? "..." : "");
+                            "Scope ARN: %s does not exist or is not attachable.", e);
     }
     return 0;
 }
@@ -190,51 +113,11 @@ static int check_boundary(const struct tg_iam_ctx *ctx, struct tg_cur arn, struc
 /* ---- state ---- */
 
 /* The role named name (case-insensitively); key receives its store key. */
-static int find_role(const struct tg_iam_ctx *ctx, struct tg_cur name, char key[ROLE_KEY_CAP],
-                     const struct tg_snap_role **out, struct tg_error *err)
+static int find_role(const struct tg_iam_ctx *ctx, struct tg_cur name,
+                     char key[TG_IAM_ROLE_KEY_CAP], const struct tg_snap_role **out,
+                     struct tg_error *err)
 {
-    *out = NULL;
-    if (tg_snapshot_key_lower(name, key, ROLE_KEY_CAP) == 0) {
-        *out = tg_snapshot_role(ctx->snap, tg_cur_str(key));
-    }
-    if (*out == NULL) {
-        return tg_error_set(err, TG_E_NO_SUCH_ENTITY, "The role with name %.*s cannot be found.",
-                            (int)name.len, (const char *)name.ptr);
-    }
-    return 0;
-}
-
-/* Copies the role document for a new version; the snapshot's is read-only. */
-static json_t *role_copy(const struct tg_snap_role *r, struct tg_error *err)
-{
-    json_t *copy = json_deep_copy(r->e.doc);
-    if (copy == NULL) {
-        service_failure(err, "out of memory copying a role");
-    }
-    return copy;
-}
-
-/* The array member name of doc, created empty if absent; NULL on OOM. */
-static json_t *doc_array(json_t *doc, const char *name)
-{
-    json_t *a = json_object_get(doc, name);
-    if (json_is_array(a)) {
-        return a;
-    }
-    a = json_array();
-    if (a == NULL || json_object_set_new(doc, name, a) < 0) {
-        return NULL;
-    }
-    return a;
-}
-
-static int put_role(struct tg_iam_out *out, const char *key, const json_t *doc, int64_t version,
-                    struct tg_error *err)
-{
-    if (tg_iam_out_put(out, TG_ENTITY_ROLE, key, doc, version) < 0) {
-        return service_failure(err, "cannot queue the role write");
-    }
-    return 0;
+    return tg_iam_find_role(ctx->snap, name, key, out, err);
 }
 
 /* ---- XML ---- */
@@ -302,7 +185,7 @@ static int create_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     struct tg_cur name, path, trust, desc, boundary;
     bool has_path, has_desc, has_boundary;
     int64_t max_session = SESSION_MIN;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     char role_id[22];
     json_t *doc = NULL;
     int rc = -1;
@@ -332,7 +215,7 @@ static int create_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
 
     /* Names are unique case-insensitively: the key is the lower-case name. */
     if (tg_snapshot_key_lower(name, key, sizeof(key)) < 0) {
-        return service_failure(err, "role key does not fit");
+        return tg_iam_service_failure(err, "role key does not fit");
     }
     if (tg_snapshot_role(ctx->snap, tg_cur_str(key)) != NULL) {
         return tg_error_set(err, TG_E_ENTITY_ALREADY_EXISTS, "Role with name %.*s already exists.",
@@ -348,33 +231,33 @@ static int create_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                     (const char *)path.ptr, path.len, "role_id", role_id, "trust_policy",
                     (const char *)trust.ptr, trust.len);
     if (doc == NULL) {
-        service_failure(err, "cannot build the role document");
+        tg_iam_service_failure(err, "cannot build the role document");
         goto out;
     }
     if (has_desc && desc.len > 0 &&
         json_object_set_new(doc, "description", json_stringn((const char *)desc.ptr, desc.len)) <
             0) {
-        service_failure(err, "cannot set the description");
+        tg_iam_service_failure(err, "cannot set the description");
         goto out;
     }
     if (json_object_set_new(doc, "max_session_duration", json_integer(max_session)) < 0) {
-        service_failure(err, "cannot set the session duration");
+        tg_iam_service_failure(err, "cannot set the session duration");
         goto out;
     }
     if (has_boundary &&
         json_object_set_new(doc, "permissions_boundary",
                             json_stringn((const char *)boundary.ptr, boundary.len)) < 0) {
-        service_failure(err, "cannot set the boundary");
+        tg_iam_service_failure(err, "cannot set the boundary");
         goto out;
     }
     if (json_object_set_new(doc, "tags", tg_iam_tags_json(tags, n_tags)) < 0 ||
         json_object_set_new(doc, "inline_policies", json_array()) < 0 ||
         json_object_set_new(doc, "attached", json_array()) < 0 ||
         json_object_set_new(doc, "create_date", json_integer(ctx->now_ms)) < 0) {
-        service_failure(err, "cannot build the role document");
+        tg_iam_service_failure(err, "cannot build the role document");
         goto out;
     }
-    TG_GUARD_GOTO(put_role(out, key, doc, 0, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, doc, 0, err), out);
     xml_role(out->xml, ctx->snap->account_id, doc, ROLE_XML_CREATE);
     rc = 0;
 out:
@@ -386,7 +269,7 @@ static int get_role(const struct tg_iam_ctx *ctx, const struct tg_form *in, stru
                     struct tg_error *err)
 {
     struct tg_cur name;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     TG_GUARD(param_role_name(in, &name, err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
@@ -411,7 +294,7 @@ static int list_roles(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     if (ctx->snap->n_roles > 0) {
         docs = calloc(ctx->snap->n_roles, sizeof(*docs));
         if (docs == NULL) {
-            return service_failure(err, "out of memory listing roles");
+            return tg_iam_service_failure(err, "out of memory listing roles");
         }
     }
     /* Snapshot order is key order, the lower-case names. */
@@ -448,7 +331,7 @@ static int set_description(json_t *doc, struct tg_cur desc, struct tg_error *err
     }
     if (json_object_set_new(doc, "description", json_stringn((const char *)desc.ptr, desc.len)) <
         0) {
-        return service_failure(err, "cannot set the description");
+        return tg_iam_service_failure(err, "cannot set the description");
     }
     return 0;
 }
@@ -460,7 +343,7 @@ static int update_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     bool has_desc;
     bool has_max = tg_form_get(in, "MaxSessionDuration") != NULL;
     int64_t max_session = 0;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     json_t *copy = NULL;
     int rc = -1;
@@ -476,7 +359,7 @@ static int update_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     if (!has_desc && !has_max) {
         return 0; /* nothing to change; AWS answers success */
     }
-    copy = role_copy(r, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
@@ -485,10 +368,10 @@ static int update_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
     }
     if (has_max &&
         json_object_set_new(copy, "max_session_duration", json_integer(max_session)) < 0) {
-        service_failure(err, "cannot set the session duration");
+        tg_iam_service_failure(err, "cannot set the session duration");
         goto out;
     }
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -499,7 +382,7 @@ static int update_role_description(const struct tg_iam_ctx *ctx, const struct tg
                                    struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name, desc;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     json_t *copy = NULL;
     int rc = -1;
@@ -508,12 +391,12 @@ static int update_role_description(const struct tg_iam_ctx *ctx, const struct tg
     TG_GUARD(tg_iam_param_required(in, "Description", "description", &desc, err));
     TG_GUARD(check_description(desc, err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
-    copy = role_copy(r, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
     TG_GUARD_GOTO(set_description(copy, desc, err), out);
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     xml_role(out->xml, ctx->snap->account_id, copy, ROLE_XML_GET);
     rc = 0;
 out:
@@ -525,7 +408,7 @@ static int update_assume_role_policy(const struct tg_iam_ctx *ctx, const struct 
                                      struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name, trust;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     json_t *copy = NULL;
     int rc = -1;
@@ -535,16 +418,16 @@ static int update_assume_role_policy(const struct tg_iam_ctx *ctx, const struct 
     TG_GUARD(tg_iam_check_policy(trust, "policyDocument", TG_POLICY_TRUST, ctx->trust_policy_max,
                                  "ACLSizePerRole", NULL, err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
-    copy = role_copy(r, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
     if (json_object_set_new(copy, "trust_policy",
                             json_stringn((const char *)trust.ptr, trust.len)) < 0) {
-        service_failure(err, "cannot set the trust policy");
+        tg_iam_service_failure(err, "cannot set the trust policy");
         goto out;
     }
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -555,7 +438,7 @@ static int delete_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                        struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
 
     TG_GUARD(param_role_name(in, &name, err));
@@ -571,7 +454,7 @@ static int delete_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                             "Cannot delete entity, must delete policies first.");
     }
     if (tg_iam_out_delete(out, TG_ENTITY_ROLE, key, r->e.version) < 0) {
-        return service_failure(err, "cannot queue the role delete");
+        return tg_iam_service_failure(err, "cannot queue the role delete");
     }
     return 0;
 }
@@ -595,7 +478,7 @@ static int put_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *i
                            struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name, pname, pdoc;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     json_t *copy = NULL;
     json_t *item = NULL;
@@ -626,15 +509,15 @@ static int put_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *i
                             TG_POLICY_INLINE_ROLE_SIZE, r->name);
     }
 
-    copy = role_copy(r, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
-    json_t *arr = doc_array(copy, "inline_policies");
+    json_t *arr = tg_iam_doc_array(copy, "inline_policies");
     item = json_pack("{s:s%,s:s%}", "name", (const char *)pname.ptr, pname.len, "document",
                      (const char *)pdoc.ptr, pdoc.len);
     if (arr == NULL || item == NULL) {
-        service_failure(err, "cannot build the inline policy");
+        tg_iam_service_failure(err, "cannot build the inline policy");
         goto out;
     }
     /* json_array_*_new take the reference even when they fail. */
@@ -642,10 +525,10 @@ static int put_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *i
     item = NULL;
     if ((same >= 0 ? json_array_set_new(arr, (size_t)same, it) : json_array_append_new(arr, it)) <
         0) {
-        service_failure(err, "cannot store the inline policy");
+        tg_iam_service_failure(err, "cannot store the inline policy");
         goto out;
     }
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     rc = 0;
 out:
     json_decref(item);
@@ -656,8 +539,8 @@ out:
 /* RoleName and PolicyName of Get/DeleteRolePolicy, resolved to the role
  * and the index of its inline policy. */
 static int find_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
-                            char key[ROLE_KEY_CAP], const struct tg_snap_role **r, size_t *idx,
-                            struct tg_error *err)
+                            char key[TG_IAM_ROLE_KEY_CAP], const struct tg_snap_role **r,
+                            size_t *idx, struct tg_error *err)
 {
     struct tg_cur name, pname;
     TG_GUARD(param_role_name(in, &name, err));
@@ -676,7 +559,7 @@ static int find_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *
 static int get_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                            struct tg_iam_out *out, struct tg_error *err)
 {
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     size_t idx;
     TG_GUARD(find_role_policy(ctx, in, key, &r, &idx, err));
@@ -692,21 +575,21 @@ static int get_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *i
 static int delete_role_policy(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                               struct tg_iam_out *out, struct tg_error *err)
 {
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     size_t idx;
     json_t *copy = NULL;
     int rc = -1;
     TG_GUARD(find_role_policy(ctx, in, key, &r, &idx, err));
-    copy = role_copy(r, err);
+    copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {
         return -1;
     }
     if (json_array_remove(json_object_get(copy, "inline_policies"), idx) < 0) {
-        service_failure(err, "cannot remove the inline policy");
+        tg_iam_service_failure(err, "cannot remove the inline policy");
         goto out;
     }
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
+    TG_GUARD_GOTO(tg_iam_put(out, TG_ENTITY_ROLE, key, copy, r->e.version, err), out);
     rc = 0;
 out:
     json_decref(copy);
@@ -717,7 +600,7 @@ static int list_role_policies(const struct tg_iam_ctx *ctx, const struct tg_form
                               struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
     size_t start, count, n = 0;
     bool truncated;
@@ -730,7 +613,7 @@ static int list_role_policies(const struct tg_iam_ctx *ctx, const struct tg_form
     if (json_array_size(arr) > 0) {
         names = calloc(json_array_size(arr), sizeof(*names));
         if (names == NULL) {
-            return service_failure(err, "out of memory listing policies");
+            return tg_iam_service_failure(err, "out of memory listing policies");
         }
     }
     for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -760,125 +643,43 @@ out:
 static int tag_role(const struct tg_iam_ctx *ctx, const struct tg_form *in, struct tg_iam_out *out,
                     struct tg_error *err)
 {
-    struct tg_kv tags[TG_IAM_MAX_TAGS + 1];
+    struct tg_kv tags[TG_IAM_MAX_TAGS];
     size_t n_tags = 0;
     struct tg_cur name;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
-    json_t *copy = NULL;
-    int rc = -1;
 
     TG_GUARD(param_role_name(in, &name, err));
-    TG_GUARD(tg_iam_param_tags(in, tags, &n_tags, err));
-    if (n_tags == 0) {
-        /* Tags is a required member of TagRole (bc-iam). */
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'tags' failed to satisfy "
-                            "constraint: Member must not be null");
-    }
+    TG_GUARD(tg_iam_param_tags_required(in, tags, &n_tags, err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
-    copy = role_copy(r, err);
-    if (copy == NULL) {
-        return -1;
-    }
-    TG_GUARD_GOTO(tg_iam_tags_merge(copy, tags, n_tags, err), out);
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
-    rc = 0;
-out:
-    json_decref(copy);
-    return rc;
+    return tg_iam_tag_entity(out, TG_ENTITY_ROLE, &r->e, tags, n_tags, err);
 }
 
 static int untag_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                       struct tg_iam_out *out, struct tg_error *err)
 {
-    struct tg_cur keys[TG_IAM_MAX_TAGS + 1];
+    struct tg_cur keys[TG_IAM_MAX_TAGS];
     size_t n_keys = 0;
     struct tg_cur name;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
-    json_t *copy = NULL;
-    int rc = -1;
 
     TG_GUARD(param_role_name(in, &name, err));
-    TG_GUARD(tg_iam_param_tag_keys(in, keys, &n_keys, err));
-    if (n_keys == 0) {
-        /* TagKeys is a required member of UntagRole (bc-iam). */
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "1 validation error detected: Value null at 'tagKeys' failed to "
-                            "satisfy constraint: Member must not be null");
-    }
+    TG_GUARD(tg_iam_param_tag_keys_required(in, keys, &n_keys, err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
-    copy = role_copy(r, err);
-    if (copy == NULL) {
-        return -1;
-    }
-    tg_iam_tags_remove(copy, keys, n_keys);
-    TG_GUARD_GOTO(put_role(out, key, copy, r->e.version, err), out);
-    rc = 0;
-out:
-    json_decref(copy);
-    return rc;
-}
-
-static int cmp_tag(const void *a, const void *b)
-{
-    const char *ka = tg_iam_doc_str(*(const json_t *const *)a, "Key");
-    const char *kb = tg_iam_doc_str(*(const json_t *const *)b, "Key");
-    return strcmp(ka != NULL ? ka : "", kb != NULL ? kb : "");
+    return tg_iam_untag_entity(out, TG_ENTITY_ROLE, &r->e, keys, n_keys, err);
 }
 
 static int list_role_tags(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                           struct tg_iam_out *out, struct tg_error *err)
 {
     struct tg_cur name;
-    char key[ROLE_KEY_CAP];
+    char key[TG_IAM_ROLE_KEY_CAP];
     const struct tg_snap_role *r;
-    size_t start, count;
-    bool truncated;
-    const json_t **sorted = NULL;
-    json_t *page = NULL;
-    int rc = -1;
 
     TG_GUARD(param_role_name(in, &name, err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
-    const json_t *tags = json_object_get(r->e.doc, "tags");
-    size_t n = json_array_size(tags);
-    TG_GUARD(tg_iam_page(in, n, &start, &count, &truncated, err));
-    /* The page is taken from the list sorted by key (the order AWS returns,
-     * bc-iam ListRoleTags), so markers stay stable across calls. */
-    page = json_array();
-    if (n > 0) {
-        sorted = calloc(n, sizeof(*sorted));
-    }
-    if (page == NULL || (n > 0 && sorted == NULL)) {
-        service_failure(err, "out of memory listing tags");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        sorted[i] = json_array_get(tags, i);
-    }
-    if (n > 1) {
-        qsort(sorted, n, sizeof(*sorted), cmp_tag);
-    }
-    /* Copies, not references: the snapshot's documents are shared with
-     * other threads and must not even have their reference counts touched. */
-    for (size_t i = start; i < start + count; i++) {
-        const char *k = tg_iam_doc_str(sorted[i], "Key");
-        const char *v = tg_iam_doc_str(sorted[i], "Value");
-        if (json_array_append_new(page, json_pack("{s:s,s:s}", "Key", k != NULL ? k : "", "Value",
-                                                  v != NULL ? v : "")) < 0) {
-            service_failure(err, "out of memory listing tags");
-            goto out;
-        }
-    }
-    tg_iam_xml_tags(out->xml, page, true);
-    tg_iam_xml_page_end(out->xml, start, count, truncated);
-    rc = 0;
-out:
-    free(sorted);
-    json_decref(page);
-    return rc;
+    return tg_iam_xml_tags_page(out->xml, in, json_object_get(r->e.doc, "tags"), err);
 }
 
 /* has_result: whether AWS's response has an <ActionResult> element

@@ -7,7 +7,13 @@
 #ifndef TG_TEST_IAM_FIXTURE_H
 #define TG_TEST_IAM_FIXTURE_H
 
+/* cmocka's own prerequisites first. */
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +125,8 @@ static enum tg_code fx_call_form(struct iam_fx *fx, const char *action, const ch
     tg_api_response_begin(&x, a->name, TG_NS_IAM, a->has_result);
     struct tg_iam_out o;
     tg_iam_out_init(&o, &x);
-    struct tg_iam_ctx ctx = {fx->snap, fx->now_ms, fx_rand, &fx->rng, fx->dev,
-                             TG_POLICY_TRUST_SIZE_DEFAULT};
+    struct tg_iam_ctx ctx = {fx->snap, fx->now_ms, fx_rand,
+                             &fx->rng, fx->dev,    TG_POLICY_TRUST_SIZE_DEFAULT};
     if (a->fn(&ctx, &f, &o, &fx->err) < 0) {
         rc = fx->err.code == TG_OK ? TG_E_INTERNAL_FAILURE : fx->err.code;
         tg_iam_out_free(&o);
@@ -189,6 +195,72 @@ static enum tg_code fx_call(struct iam_fx *fx, const char *action, ...)
 static const char *fx_body(const struct iam_fx *fx)
 {
     return fx->body.ptr ? (const char *)fx->body.ptr : "";
+}
+
+/* cmocka setup and teardown: *state is a fresh fixture (heap, freed by
+ * fx_state_teardown). */
+static int fx_state_setup(void **state)
+{
+    struct iam_fx *fx = calloc(1, sizeof(*fx));
+    if (fx == NULL || fx_setup(fx) < 0) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int fx_state_teardown(void **state)
+{
+    struct iam_fx *fx = *state;
+    fx_teardown(fx);
+    free(fx);
+    return 0;
+}
+
+/* A test run over a fresh fixture. */
+#define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_state_setup, fx_state_teardown)
+
+/* The body of the last call contains (or does not contain) a fragment;
+ * the failure names the caller's line. */
+static void fx_has_impl(const struct iam_fx *fx, const char *want, int line)
+{
+    if (strstr(fx_body(fx), want) == NULL) {
+        print_error("line %d: expected\n  %s\nin\n  %s\n", line, want, fx_body(fx));
+        fail();
+    }
+}
+#define assert_has(fx, want) fx_has_impl((fx), (want), __LINE__)
+
+static void fx_lacks_impl(const struct iam_fx *fx, const char *unwanted, int line)
+{
+    if (strstr(fx_body(fx), unwanted) != NULL) {
+        print_error("line %d: unexpected\n  %s\nin\n  %s\n", line, unwanted, fx_body(fx));
+        fail();
+    }
+}
+#define assert_lacks(fx, s) fx_lacks_impl((fx), (s), __LINE__)
+
+/* An action a file's table must hold, with the flags of bc-iam. */
+struct fx_action {
+    const char *name;
+    bool has_result, writes;
+};
+
+/* The file's table (table_n entries) holds exactly the n wanted actions,
+ * each found under its exact name with its flags. */
+static void fx_check_actions(const struct fx_action *want, size_t n, size_t table_n)
+{
+    assert_int_equal(table_n, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct tg_iam_action *a = tg_iam_action_find(tg_cur_str(want[i].name));
+        if (a == NULL) {
+            fail_msg("%s missing", want[i].name);
+        }
+        assert_string_equal(a->name, want[i].name);
+        assert_int_equal(a->has_result, want[i].has_result);
+        assert_int_equal(a->writes, want[i].writes);
+    }
 }
 
 #endif

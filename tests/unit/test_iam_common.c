@@ -517,6 +517,47 @@ static void test_xml_tags(void **state)
     json_decref(none);
 }
 
+static void test_xml_tags_page(void **state)
+{
+    (void)state;
+    struct tg_xml x;
+    struct tg_error err;
+    tg_error_clear(&err);
+    json_t *tags = tags_doc("[{\"Key\":\"team\",\"Value\":\"ci\"},{\"Key\":\"Env\",\"Value\":"
+                            "\"prod\"},{\"Key\":\"app\",\"Value\":\"\"}]");
+    /* Pages are cut from the list sorted by key. */
+    struct tg_form *f = form("MaxItems=2");
+    assert_int_equal(tg_iam_xml_tags_page(xml_begin(&x), f, tags, &err), 0);
+    assert_string_equal(xml_end(&x), "<Tags><member><Key>Env</Key><Value>prod</Value></member>"
+                                     "<member><Key>app</Key><Value></Value></member></Tags>"
+                                     "<IsTruncated>true</IsTruncated><Marker>2</Marker>");
+    form_free(f);
+    f = form("MaxItems=2&Marker=2");
+    assert_int_equal(tg_iam_xml_tags_page(xml_begin(&x), f, tags, &err), 0);
+    assert_string_equal(xml_end(&x), "<Tags><member><Key>team</Key><Value>ci</Value></member>"
+                                     "</Tags><IsTruncated>false</IsTruncated>");
+    form_free(f);
+    /* Past the end: an empty last page, still with <Tags>. */
+    f = form("Marker=9");
+    assert_int_equal(tg_iam_xml_tags_page(xml_begin(&x), f, tags, &err), 0);
+    assert_string_equal(xml_end(&x), "<Tags></Tags><IsTruncated>false</IsTruncated>");
+    form_free(f);
+    /* The document is not reordered. */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 0), "Key")), "team");
+    f = form("Marker=x");
+    assert_int_equal(tg_iam_xml_tags_page(xml_begin(&x), f, tags, &err), -1);
+    assert_int_equal(err.code, TG_E_VALIDATION_ERROR);
+    assert_string_equal(err.message, "Invalid Marker");
+    xml_end(&x);
+    form_free(f);
+    json_decref(tags);
+    /* No tags at all. */
+    f = form("");
+    assert_int_equal(tg_iam_xml_tags_page(xml_begin(&x), f, NULL, &err), 0);
+    assert_string_equal(xml_end(&x), "<Tags></Tags><IsTruncated>false</IsTruncated>");
+    form_free(f);
+}
+
 /* ---- paging ---- */
 
 static void test_page(void **state)
@@ -599,6 +640,101 @@ static void test_doc_helpers(void **state)
     json_decref(d);
 }
 
+/* ---- errors and policy ARNs ---- */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    struct tg_error err;
+    tg_error_clear(&err);
+    assert_int_equal(tg_iam_null_error(&err, "tags"), -1);
+    assert_int_equal(err.code, TG_E_VALIDATION_ERROR);
+    assert_string_equal(err.message, "1 validation error detected: Value null at 'tags' failed to "
+                                     "satisfy constraint: Member must not be null");
+    assert_int_equal(tg_iam_pattern_error(&err, tg_cur_str("a b"), "versionId", "v[1-9]"), -1);
+    assert_int_equal(err.code, TG_E_VALIDATION_ERROR);
+    assert_string_equal(err.message, "1 validation error detected: Value 'a b' at 'versionId' "
+                                     "failed to satisfy constraint: Member must satisfy regular "
+                                     "expression pattern: v[1-9]");
+    assert_int_equal(tg_iam_service_failure(&err, "cannot queue the write"), -1);
+    assert_int_equal(err.code, TG_E_SERVICE_FAILURE);
+    assert_non_null(strstr(err.detail, "cannot queue the write"));
+
+    /* The echo: whole when short, "(invalid UTF-8)" for invalid UTF-8, and
+     * cut at TG_IAM_ECHO_MAX bytes on a character boundary. */
+    char e[TG_IAM_ECHO_MAX + 4];
+    tg_iam_echo(tg_cur_str("short"), e);
+    assert_string_equal(e, "short");
+    tg_iam_echo(tg_cur_str("a\xff"), e);
+    assert_string_equal(e, "(invalid UTF-8)");
+    char big[TG_IAM_ECHO_MAX + 8];
+    big[0] = 'x';
+    for (size_t i = 1; i + 1 < sizeof(big); i += 2) {
+        big[i] = '\xc3';
+        big[i + 1] = '\xa9';
+    }
+    big[sizeof(big) - 1] = '\0';
+    tg_iam_echo(tg_cur_str(big), e);
+    /* Byte TG_IAM_ECHO_MAX is a continuation byte: the cut backs up one. */
+    assert_int_equal(strlen(e), TG_IAM_ECHO_MAX - 1 + 3);
+    assert_memory_equal(e, big, TG_IAM_ECHO_MAX - 1);
+    assert_string_equal(e + TG_IAM_ECHO_MAX - 1, "...");
+}
+
+static void test_policy_arn(void **state)
+{
+    (void)state;
+    struct tg_iam_policy_arn parts;
+    assert_true(
+        tg_iam_parse_policy_arn(tg_cur_str("arn:aws:iam::123456789012:policy/a/b/Read"), &parts));
+    assert_true(tg_cur_eq_str(parts.account, "123456789012"));
+    assert_true(tg_cur_eq_str(parts.path, "/a/b/"));
+    assert_true(tg_cur_eq_str(parts.name, "Read"));
+    assert_true(tg_cur_eq_str(parts.arn, "arn:aws:iam::123456789012:policy/a/b/Read"));
+    assert_true(
+        tg_iam_parse_policy_arn(tg_cur_str("arn:aws:iam::aws:policy/ReadOnlyAccess"), &parts));
+    assert_true(tg_cur_eq_str(parts.account, "aws"));
+    assert_true(tg_cur_eq_str(parts.path, "/"));
+    assert_true(tg_cur_eq_str(parts.name, "ReadOnlyAccess"));
+    static const char *const bad[] = {
+        "arn:aws:iam::123456789012:role/Read",
+        "arn:aws:iam::123456789012:policy/",
+        "arn:aws:iam::123456789012:policy/a/",
+        "arn:aws:iam::12345678901:policy/Read",
+        "arn:aws:iam::aws:policy",
+        "arn:aws:s3:::bucket/policy/Read",
+        "arn:aws:iam::123456789012:policy/Re ad",
+        "arn:aws:iam:::policy/Read",
+        "arn:aws:iam::123456789012:policy/R\xc3\xa9",
+    };
+    for (size_t i = 0; i < TG_ARRAY_LEN(bad); i++) {
+        assert_false(tg_iam_parse_policy_arn(tg_cur_str(bad[i]), &parts));
+    }
+
+    struct tg_error err;
+    tg_error_clear(&err);
+    assert_int_equal(tg_iam_check_policy_arn(tg_cur_str("arn:aws:iam::123456789012:policy/P"),
+                                             "policyArn", &parts, &err),
+                     0);
+    assert_int_equal(
+        tg_iam_check_policy_arn(tg_cur_str("arn:aws:iam::123"), "policyArn", &parts, &err), -1);
+    assert_int_equal(err.code, TG_E_VALIDATION_ERROR);
+    assert_non_null(strstr(err.message, "at 'policyArn'"));
+    assert_int_equal(tg_iam_check_policy_arn(tg_cur_str("arn:aws:iam::123456789012:role/Deploy"),
+                                             "policyArn", &parts, &err),
+                     -1);
+    assert_int_equal(err.code, TG_E_INVALID_INPUT);
+    assert_string_equal(err.message, "ARN arn:aws:iam::123456789012:role/Deploy is not valid.");
+    /* A long one is echoed cut. */
+    char big[2001];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(tg_iam_check_policy_arn(tg_cur_str(big), "policyArn", &parts, &err), -1);
+    assert_int_equal(err.code, TG_E_INVALID_INPUT);
+    assert_int_equal(strlen(err.message),
+                     strlen("ARN ") + TG_IAM_ECHO_MAX + 3 + strlen(" is not valid."));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,8 +748,11 @@ int main(void)
         cmocka_unit_test(test_param_tag_keys),
         cmocka_unit_test(test_tags_json_merge_remove),
         cmocka_unit_test(test_xml_tags),
+        cmocka_unit_test(test_xml_tags_page),
         cmocka_unit_test(test_page),
         cmocka_unit_test(test_doc_helpers),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_policy_arn),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tg_buf_free(&xml_buf);

@@ -33,43 +33,6 @@ static const char TRUST[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effec
 
 /* ---- helpers ---- */
 
-static int setup(void **state)
-{
-    struct iam_fx *fx = calloc(1, sizeof(*fx));
-    if (fx == NULL || fx_setup(fx) < 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct iam_fx *fx = *state;
-    fx_teardown(fx);
-    free(fx);
-    return 0;
-}
-
-static void has_impl(const struct iam_fx *fx, const char *want, int line)
-{
-    if (strstr(fx_body(fx), want) == NULL) {
-        print_error("line %d: expected\n  %s\nin\n  %s\n", line, want, fx_body(fx));
-        fail();
-    }
-}
-#define assert_has(fx, want) has_impl((fx), (want), __LINE__)
-
-static void lacks_impl(const struct iam_fx *fx, const char *unwanted, int line)
-{
-    if (strstr(fx_body(fx), unwanted) != NULL) {
-        print_error("line %d: unexpected\n  %s\nin\n  %s\n", line, unwanted, fx_body(fx));
-        fail();
-    }
-}
-#define assert_lacks(fx, s) lacks_impl((fx), (s), __LINE__)
-
 /* Runs a call that must succeed. */
 static void ok_impl(enum tg_code rc, const struct iam_fx *fx, int line)
 {
@@ -960,10 +923,7 @@ static void test_tags_limit(void **state)
 static void test_action_table(void **state)
 {
     (void)state;
-    static const struct {
-        const char *name;
-        bool has_result, writes;
-    } want[] = {
+    static const struct fx_action want[] = {
         {"CreatePolicy", true, true},
         {"GetPolicy", true, false},
         {"ListPolicies", true, false},
@@ -980,14 +940,7 @@ static void test_action_table(void **state)
         {"UntagPolicy", false, true},
         {"ListPolicyTags", true, false},
     };
-    assert_int_equal(tg_iam_policy_actions_n, TG_ARRAY_LEN(want));
-    for (size_t i = 0; i < TG_ARRAY_LEN(want); i++) {
-        const struct tg_iam_action *a = tg_iam_action_find(tg_cur_str(want[i].name));
-        assert_non_null(a);
-        assert_string_equal(a->name, want[i].name);
-        assert_int_equal(a->has_result, want[i].has_result);
-        assert_int_equal(a->writes, want[i].writes);
-    }
+    fx_check_actions(want, TG_ARRAY_LEN(want), tg_iam_policy_actions_n);
     /* Action names are case-sensitive. */
     assert_null(tg_iam_action_find(tg_cur_str("createpolicy")));
 }
@@ -995,26 +948,16 @@ static void test_action_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_path_no_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_exists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_policy_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_policy_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_policy_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_policies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_policies_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_policy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attach_detach, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attach_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_conflicts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tags_limit, setup, teardown),
-        cmocka_unit_test(test_action_table),
+        FX_TEST(test_create_get),        FX_TEST(test_create_path_no_tags),
+        FX_TEST(test_create_exists),     FX_TEST(test_create_validation),
+        FX_TEST(test_create_malformed),  FX_TEST(test_policy_size),
+        FX_TEST(test_get_policy_errors), FX_TEST(test_get_policy_version),
+        FX_TEST(test_list_policies),     FX_TEST(test_list_policies_paging),
+        FX_TEST(test_delete_policy),     FX_TEST(test_attach_detach),
+        FX_TEST(test_attach_errors),     FX_TEST(test_attach_limit),
+        FX_TEST(test_delete_conflicts),  FX_TEST(test_versions),
+        FX_TEST(test_version_errors),    FX_TEST(test_tags),
+        FX_TEST(test_tags_limit),        cmocka_unit_test(test_action_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "iam_fixture.h"
+#include "iam/iam_internal.h"
 
 #define GH_URL "https://token.actions.githubusercontent.com"
 #define GH_ARN "arn:aws:iam::" FX_ACCOUNT ":oidc-provider/token.actions.githubusercontent.com"
@@ -14,18 +15,6 @@
 #define THUMB_B "1c58a3a8518e8759bf075b76b750d4f2df264fcd"
 #define ARN_OF(key) "arn:aws:iam::" FX_ACCOUNT ":oidc-provider/" key
 
-#define assert_has(fx, s)                                                                          \
-    do {                                                                                           \
-        if (strstr(fx_body(fx), (s)) == NULL) {                                                    \
-            fail_msg("expected %s in %s", (s), fx_body(fx));                                       \
-        }                                                                                          \
-    } while (0)
-#define assert_lacks(fx, s)                                                                        \
-    do {                                                                                           \
-        if (strstr(fx_body(fx), (s)) != NULL) {                                                    \
-            fail_msg("did not expect %s in %s", (s), fx_body(fx));                                 \
-        }                                                                                          \
-    } while (0)
 #define assert_call(fx, code, ...)                                                                 \
     do {                                                                                           \
         enum tg_code rc_ = fx_call((fx), __VA_ARGS__, NULL);                                       \
@@ -43,25 +32,6 @@
         }                                                                                          \
     } while (0)
 #define assert_message(fx, msg) assert_string_equal((fx)->err.message, (msg))
-
-static int setup(void **state)
-{
-    struct iam_fx *fx = calloc(1, sizeof(*fx));
-    if (fx == NULL || fx_setup(fx) < 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct iam_fx *fx = *state;
-    fx_teardown(fx);
-    free(fx);
-    return 0;
-}
 
 static void create_github(struct iam_fx *fx)
 {
@@ -806,10 +776,7 @@ static void test_tag_quota(void **state)
 static void test_action_table(void **state)
 {
     (void)state;
-    struct {
-        const char *name;
-        bool has_result, writes;
-    } want[] = {
+    static const struct fx_action want[] = {
         {"CreateOpenIDConnectProvider", true, true},
         {"GetOpenIDConnectProvider", true, false},
         {"ListOpenIDConnectProviders", true, false},
@@ -821,36 +788,21 @@ static void test_action_table(void **state)
         {"UntagOpenIDConnectProvider", false, true},
         {"ListOpenIDConnectProviderTags", true, false},
     };
-    for (size_t i = 0; i < TG_ARRAY_LEN(want); i++) {
-        const struct tg_iam_action *a = tg_iam_action_find(tg_cur_str(want[i].name));
-        if (a == NULL) {
-            fail_msg("%s missing", want[i].name);
-        }
-        assert_int_equal(a->has_result, want[i].has_result);
-        assert_int_equal(a->writes, want[i].writes);
-    }
+    fx_check_actions(want, TG_ARRAY_LEN(want), tg_iam_provider_actions_n);
     assert_null(tg_iam_action_find(tg_cur_str("createopenidconnectprovider")));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_get_github, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_minimal_and_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_duplicate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trailing_slash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_url_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dev_loopback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_client_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_thumbprints, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_provider_quota, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_arn_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_id_add_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_id_quota, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update_thumbprints, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tag_untag_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tag_quota, setup, teardown),
+        FX_TEST(test_create_get_github),     FX_TEST(test_create_minimal_and_tags),
+        FX_TEST(test_create_duplicate),      FX_TEST(test_trailing_slash),
+        FX_TEST(test_url_validation),        FX_TEST(test_dev_loopback),
+        FX_TEST(test_create_client_ids),     FX_TEST(test_create_thumbprints),
+        FX_TEST(test_provider_quota),        FX_TEST(test_arn_errors),
+        FX_TEST(test_list_delete),           FX_TEST(test_client_id_add_remove),
+        FX_TEST(test_client_id_quota),       FX_TEST(test_update_thumbprints),
+        FX_TEST(test_tag_untag_list),        FX_TEST(test_tag_quota),
         cmocka_unit_test(test_action_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
