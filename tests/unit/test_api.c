@@ -612,12 +612,14 @@ static void test_error_xml(void **state)
                             "<RequestId>id</RequestId></ErrorResponse>");
     (void)tg_error_set(&err, TG_E_NO_SUCH_ENTITY, "The role with name <x&y> cannot be found.");
     assert_int_equal(tg_api_error_xml(&b, TG_NS_IAM, &err, "id"), 0);
+    assert_int_equal(tg_buf_nul(&b), 0);
     assert_non_null(strstr((const char *)b.ptr, "<Type>Sender</Type><Code>NoSuchEntity</Code>"
                                                 "<Message>The role with name &lt;x&amp;y&gt; "
                                                 "cannot be found.</Message>"));
     /* TG_OK is not an error: reported as InternalFailure. */
     tg_error_clear(&err);
     assert_int_equal(tg_api_error_xml(&b, TG_NS_IAM, &err, "id"), 0);
+    assert_int_equal(tg_buf_nul(&b), 0);
     assert_non_null(strstr((const char *)b.ptr, "<Type>Receiver</Type><Code>InternalFailure"));
     /* Does not fit. */
     struct tg_buf small;
