@@ -12,6 +12,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  serve      run the server (STS and IAM Query APIs); see 'tegata serve --help'\n"
+    "  keys       manage the session key ring; see 'tegata keys --help'\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
@@ -36,6 +37,9 @@ int tg_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0) {
         return tg_cli_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "keys") == 0) {
+        return tg_cli_keys(argc - 1, argv + 1);
     }
     fprintf(stderr, "tegata: unknown command '%s'\n\n%s", cmd, usage);
     return 2;

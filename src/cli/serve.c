@@ -16,8 +16,9 @@
 static const char serve_usage[] =
     "Usage: tegata serve [options]\n"
     "\n"
-    "Runs the tegata server: the IAM API for OIDC providers, roles and policies,\n"
-    "SigV4-signed by the administrator key. On first start it creates the data\n"
+    "Runs the tegata server: STS (AssumeRoleWithWebIdentity, GetCallerIdentity) and\n"
+    "the IAM API for OIDC providers, roles and policies, SigV4-signed by the\n"
+    "administrator key. On first start it creates the data\n"
     "directory, a SQLite database, a master key and an administrator key written\n"
     "to DIR/admin.credentials (an AWS shared-credentials file).\n"
     "\n"
@@ -33,6 +34,9 @@ static const char serve_usage[] =
     "  --trust-policy-max N   trust policy size quota (ACLSizePerRole), 2048..4096\n"
     "                         (default 2048)\n"
     "  --threads N            worker threads (default: the number of cores)\n"
+    "  --ca-file PEM          extra CA certificates for fetching OIDC discovery\n"
+    "                         documents and JWKS (default: the system CAs only)\n"
+    "  --audit-file PATH      audit log, one JSON event per line (default DIR/audit.log)\n"
     "  -h, --help             show this help\n"
     "\n"
     "SIGTERM or SIGINT stops accepting connections, lets requests in flight\n"
@@ -88,7 +92,17 @@ static bool parse_listen(const char *s, char *addr, size_t cap, uint16_t *port)
 
 int tg_cli_serve(int argc, char **argv)
 {
-    enum { OPT_LISTEN = 1, OPT_DATA, OPT_ACCOUNT, OPT_REGION, OPT_DEV, OPT_TRUST, OPT_THREADS };
+    enum {
+        OPT_LISTEN = 1,
+        OPT_DATA,
+        OPT_ACCOUNT,
+        OPT_REGION,
+        OPT_DEV,
+        OPT_TRUST,
+        OPT_THREADS,
+        OPT_CA_FILE,
+        OPT_AUDIT_FILE
+    };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"data", required_argument, NULL, OPT_DATA},
@@ -97,6 +111,8 @@ int tg_cli_serve(int argc, char **argv)
         {"dev", no_argument, NULL, OPT_DEV},
         {"trust-policy-max", required_argument, NULL, OPT_TRUST},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"ca-file", required_argument, NULL, OPT_CA_FILE},
+        {"audit-file", required_argument, NULL, OPT_AUDIT_FILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -152,6 +168,18 @@ int tg_cli_serve(int argc, char **argv)
                 return usage_error("--threads wants 1..256, not '%s'", optarg);
             }
             threads = v;
+            break;
+        case OPT_CA_FILE:
+            if (access(optarg, R_OK) != 0) {
+                return usage_error("--ca-file: cannot read '%s'", optarg);
+            }
+            cfg.ca_file = optarg;
+            break;
+        case OPT_AUDIT_FILE:
+            if (*optarg == '\0') {
+                return usage_error("--audit-file wants a path%s", "");
+            }
+            cfg.audit_file = optarg;
             break;
         case 'h':
             fputs(serve_usage, stdout);

@@ -3,6 +3,9 @@
  * key ids, secret access keys and IAM unique ids (spec 6). Pure: the
  * randomness is the caller's.
  *
+ * The session key ring and SessionTokens (ARCHITECTURE decision 1) are
+ * built on the same sealing; their formats are described above their code.
+ *
  * Sealed layout (TG_CREDS_SEAL_VERSION 1):
  *   version (1 byte) || nonce (12 bytes) || ciphertext (len(plaintext)) || tag (16 bytes)
  * The version byte and the caller's aad are both authenticated (the version
@@ -13,8 +16,12 @@
 
 #include <assert.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 /* The base64 alphabet of RFC 4648 §4, which AWS's secret access keys use
@@ -198,4 +205,527 @@ void tg_creds_secret(tg_random_fn rnd, void *rnd_ctx, char out[41])
     }
     out[o] = '\0';
     tg_wipe(r, sizeof(r));
+}
+
+/* ---- the session key ring ------------------------------------------------
+ * Document (creds.h): {"current": "k3", "keys": [{"id", "sealed",
+ * "create_date", "retire_date"?}, ...]}. Each "sealed" is base64 of
+ * tg_creds_seal(master, aad "tegata keyring <id>", key): the aad binds a key
+ * to its id, so two sealed keys cannot be swapped in the document without
+ * the tag failing. The document itself is not authenticated as a whole; a
+ * writer of the store could only drop keys or change which one seals, never
+ * learn or choose a key. */
+
+#define RING_AAD_PREFIX "tegata keyring "
+/* The largest key number whose id "k<N>" fits TG_CREDS_KEY_ID_MAX. */
+#define RING_MAX_KEY_NUMBER 99999999999999ULL /* 14 digits */
+#define RING_MAX_MS_RETAIN ((int64_t)TG_SESSION_MAX_DURATION * 1000)
+
+void tg_creds_keyring_wipe(struct tg_creds_keyring *ring)
+{
+    if (ring != NULL) {
+        tg_wipe(ring, sizeof(*ring));
+    }
+}
+
+/* Sets the operator's reason and a fixed caller message; returns -1. */
+static int ring_fail(struct tg_error *err, const char *fmt, ...) TG_PRINTF(2, 3);
+static int ring_fail(struct tg_error *err, const char *fmt, ...)
+{
+    tg_error_set(err, TG_E_INTERNAL_FAILURE, "the session key ring cannot be opened");
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            err->detail[0] = '\0';
+        }
+    }
+    return -1;
+}
+
+/* Key ids are "k" and a decimal number without leading zeros ("k1",
+ * "k12"); *number gets N. */
+static int ring_id_number(const char *id, uint64_t *number)
+{
+    size_t n = strnlen(id, TG_CREDS_KEY_ID_MAX + 1);
+    if (n < 2 || n > TG_CREDS_KEY_ID_MAX || id[0] != 'k' || id[1] == '0') {
+        return -1;
+    }
+    uint64_t v = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (id[i] < '0' || id[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (uint64_t)(id[i] - '0');
+    }
+    if (v > RING_MAX_KEY_NUMBER) {
+        return -1;
+    }
+    *number = v;
+    return 0;
+}
+
+static void ring_aad(const char *id, char out[sizeof(RING_AAD_PREFIX) + TG_CREDS_KEY_ID_MAX])
+{
+    snprintf(out, sizeof(RING_AAD_PREFIX) + TG_CREDS_KEY_ID_MAX, "%s%s", RING_AAD_PREFIX, id);
+}
+
+/* Opens one key's "sealed" text into k->key. */
+static int ring_open_key(const uint8_t master[TG_CREDS_KEY_LEN], const char *sealed_b64,
+                         size_t sealed_len, struct tg_creds_ring_key *k, struct tg_error *err)
+{
+    char aad[sizeof(RING_AAD_PREFIX) + TG_CREDS_KEY_ID_MAX];
+    struct tg_buf sealed, plain;
+    int rc = -1;
+    tg_buf_init(&sealed, 256);
+    tg_buf_init_secret(&plain, TG_CREDS_KEY_LEN);
+    ring_aad(k->id, aad);
+    if (tg_base64_decode(&sealed, tg_cur_make(sealed_b64, sealed_len)) < 0) {
+        ring_fail(err, "keyring: key %s: \"sealed\" is not base64", k->id);
+        goto out;
+    }
+    if (tg_creds_open(master, tg_cur_str(aad), tg_buf_cur(&sealed), &plain) < 0 ||
+        plain.len != TG_CREDS_KEY_LEN) {
+        ring_fail(err, "keyring: key %s does not open with the master key", k->id);
+        goto out;
+    }
+    memcpy(k->key, plain.ptr, TG_CREDS_KEY_LEN);
+    rc = 0;
+out:
+    tg_buf_free(&sealed);
+    tg_buf_free(&plain); /* secret: wiped */
+    return rc;
+}
+
+/*
+ * Parses and checks the document and opens every key into *ring (written
+ * only on success). With root != NULL the parsed document is returned too
+ * (the caller json_decrefs it), for rotate to carry the sealed keys over.
+ * Unknown members are ignored, so that a newer tegata sharing the store
+ * can add some without stopping older nodes.
+ */
+static int ring_parse(const uint8_t master[TG_CREDS_KEY_LEN], struct tg_cur doc,
+                      struct tg_creds_keyring *ring, json_t **root_out, struct tg_error *err)
+{
+    struct tg_creds_keyring tmp;
+    json_error_t jerr;
+    json_t *root = NULL;
+    int rc = -1;
+
+    memset(&tmp, 0, sizeof(tmp));
+    if (doc.len > TG_STORE_MAX_DOC) {
+        return ring_fail(err, "keyring: document of %zu bytes", doc.len);
+    }
+    root = json_loadb((const char *)doc.ptr, doc.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        ring_fail(err, "keyring: not a JSON object");
+        goto out;
+    }
+    json_t *cur = json_object_get(root, "current");
+    const char *current = json_string_value(cur);
+    json_t *keys = json_object_get(root, "keys");
+    if (current == NULL || strlen(current) != json_string_length(cur) || !json_is_array(keys)) {
+        ring_fail(err, "keyring: \"current\" (string) and \"keys\" (array) are required");
+        goto out;
+    }
+    size_t n = json_array_size(keys);
+    if (n == 0 || n > TG_KEYRING_MAX_KEYS) {
+        ring_fail(err, "keyring: %zu keys (1 to %d allowed)", n, TG_KEYRING_MAX_KEYS);
+        goto out;
+    }
+    bool have_current = false;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(keys, i);
+        struct tg_creds_ring_key *k = &tmp.keys[i];
+        json_t *id = json_object_get(e, "id");
+        json_t *sealed = json_object_get(e, "sealed");
+        json_t *cd = json_object_get(e, "create_date");
+        json_t *rd = json_object_get(e, "retire_date");
+        uint64_t number = 0;
+        if (!json_is_string(id) || json_string_length(id) > TG_CREDS_KEY_ID_MAX ||
+            ring_id_number(json_string_value(id), &number) < 0 ||
+            strlen(json_string_value(id)) != json_string_length(id)) {
+            ring_fail(err, "keyring: key %zu has no valid \"id\" (k<N>)", i);
+            goto out;
+        }
+        memcpy(k->id, json_string_value(id), json_string_length(id) + 1);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(tmp.keys[j].id, k->id) == 0) {
+                ring_fail(err, "keyring: key id %s appears twice", k->id);
+                goto out;
+            }
+        }
+        if (!json_is_string(sealed) || !json_is_integer(cd) || json_integer_value(cd) < 0 ||
+            (rd != NULL && (!json_is_integer(rd) || json_integer_value(rd) <= 0))) {
+            ring_fail(err,
+                      "keyring: key %s needs \"sealed\" (string), \"create_date\" and an optional "
+                      "\"retire_date\" (integers, ms)",
+                      k->id);
+            goto out;
+        }
+        k->create_date_ms = json_integer_value(cd);
+        k->retire_date_ms = rd != NULL ? json_integer_value(rd) : 0;
+        bool is_current = strcmp(k->id, current) == 0;
+        /* The current key seals, so it cannot be retired; every other one
+         * must say when it stopped sealing, or it could never be pruned. */
+        if (is_current != (k->retire_date_ms == 0)) {
+            ring_fail(err, "keyring: key %s %s", k->id,
+                      is_current ? "is current but has a retire_date" : "has no retire_date");
+            goto out;
+        }
+        if (is_current) {
+            tmp.current = i;
+            have_current = true;
+        }
+        TG_GUARD_GOTO(
+            ring_open_key(master, json_string_value(sealed), json_string_length(sealed), k, err),
+            out);
+    }
+    if (!have_current) {
+        ring_fail(err, "keyring: the current key is not in \"keys\"");
+        goto out;
+    }
+    tmp.n = n;
+    memcpy(ring, &tmp, sizeof(tmp));
+    if (root_out != NULL) {
+        *root_out = root;
+        root = NULL;
+    }
+    rc = 0;
+out:
+    tg_wipe(&tmp, sizeof(tmp));
+    json_decref(root);
+    return rc;
+}
+
+int tg_creds_keyring_load(const uint8_t master[TG_CREDS_KEY_LEN], struct tg_cur doc,
+                          struct tg_creds_keyring *out, struct tg_error *err)
+{
+    return ring_parse(master, doc, out, NULL, err);
+}
+
+/* {"id", "sealed", "create_date", "retire_date"?} in the documented order. */
+static json_t *ring_entry(const char *id, const char *sealed, int64_t create_ms, int64_t retire_ms)
+{
+    json_t *e = json_object();
+    if (e == NULL || json_object_set_new(e, "id", json_string(id)) < 0 ||
+        json_object_set_new(e, "sealed", json_string(sealed)) < 0 ||
+        json_object_set_new(e, "create_date", json_integer(create_ms)) < 0 ||
+        (retire_ms != 0 && json_object_set_new(e, "retire_date", json_integer(retire_ms)) < 0)) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+int tg_creds_keyring_rotate(const uint8_t master[TG_CREDS_KEY_LEN], struct tg_cur old_doc,
+                            int64_t now_ms, tg_random_fn rnd, void *rnd_ctx, char **doc,
+                            struct tg_error *err)
+{
+    struct tg_creds_keyring old;
+    uint8_t key[TG_CREDS_KEY_LEN];
+    char id[TG_CREDS_KEY_ID_MAX + 1];
+    char aad[sizeof(RING_AAD_PREFIX) + TG_CREDS_KEY_ID_MAX];
+    struct tg_buf sealed, b64;
+    json_t *old_root = NULL;
+    json_t *root = NULL;
+    json_t *keys = NULL;
+    int rc = -1;
+
+    memset(&old, 0, sizeof(old));
+    tg_buf_init(&sealed, 256);
+    tg_buf_init(&b64, 512);
+    *doc = NULL;
+    if (now_ms <= 0) {
+        /* The dates are positive (ring_parse); a clock at or before 1970
+         * is a broken one. */
+        return ring_fail(err, "keyring: the clock reads %lld ms", (long long)now_ms);
+    }
+    if (old_doc.len > 0) {
+        /* The whole ring is opened, not just read: rotating with a wrong
+         * master key must fail rather than mix keys sealed under two. */
+        TG_GUARD_GOTO(ring_parse(master, old_doc, &old, &old_root, err), out);
+    }
+    /* Only ids and dates are needed from here on. */
+    for (size_t i = 0; i < old.n; i++) {
+        tg_wipe(old.keys[i].key, TG_CREDS_KEY_LEN);
+    }
+
+    root = json_object();
+    keys = json_array();
+    if (root == NULL || keys == NULL) {
+        ring_fail(err, "keyring: out of memory");
+        goto out;
+    }
+    uint64_t highest = 0;
+    size_t kept = 0;
+    json_t *old_keys = json_object_get(old_root, "keys");
+    for (size_t i = 0; i < old.n; i++) {
+        struct tg_creds_ring_key *k = &old.keys[i];
+        uint64_t number = 0;
+        if (ring_id_number(k->id, &number) == 0 && number > highest) {
+            highest = number;
+        }
+        int64_t retire = i == old.current ? now_ms : k->retire_date_ms;
+        /* A key retired at R sealed sessions that expire by R + the
+         * longest session; past that nothing it opens can be valid. */
+        if (retire < now_ms - RING_MAX_MS_RETAIN) {
+            continue;
+        }
+        const char *s = json_string_value(json_object_get(json_array_get(old_keys, i), "sealed"));
+        if (json_array_append_new(keys, ring_entry(k->id, s, k->create_date_ms, retire)) < 0) {
+            ring_fail(err, "keyring: out of memory");
+            goto out;
+        }
+        kept++;
+    }
+    if (kept >= TG_KEYRING_MAX_KEYS) {
+        ring_fail(err,
+                  "keyring: %zu keys are still live (at most %d); rotate again when the oldest "
+                  "is %d s past its retirement",
+                  kept, TG_KEYRING_MAX_KEYS, TG_SESSION_MAX_DURATION);
+        goto out;
+    }
+    if (highest >= RING_MAX_KEY_NUMBER) {
+        ring_fail(err, "keyring: key numbers are exhausted");
+        goto out;
+    }
+    snprintf(id, sizeof(id), "k%llu", (unsigned long long)(highest + 1));
+    ring_aad(id, aad);
+    rnd(rnd_ctx, key, sizeof(key));
+    if (tg_creds_seal(master, rnd, rnd_ctx, tg_cur_str(aad), tg_cur_make(key, sizeof(key)),
+                      &sealed) < 0 ||
+        tg_base64_encode(&b64, sealed.ptr, sealed.len) < 0 || tg_buf_nul(&b64) < 0) {
+        ring_fail(err, "keyring: sealing the new key failed");
+        goto out;
+    }
+    if (json_array_append_new(keys, ring_entry(id, (const char *)b64.ptr, now_ms, 0)) < 0 ||
+        json_object_set_new(root, "current", json_string(id)) < 0 ||
+        json_object_set(root, "keys", keys) < 0) {
+        ring_fail(err, "keyring: out of memory");
+        goto out;
+    }
+    *doc = json_dumps(root, JSON_COMPACT);
+    if (*doc == NULL) {
+        ring_fail(err, "keyring: out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    tg_wipe(key, sizeof(key));
+    tg_creds_keyring_wipe(&old);
+    tg_buf_free(&sealed);
+    tg_buf_free(&b64);
+    json_decref(keys);
+    json_decref(root);
+    json_decref(old_root);
+    return rc;
+}
+
+/* ---- sessions ----------------------------------------------------------------
+ * SessionToken = base64 (RFC 4648 §4, padded) of
+ *   header: "TG" || version (1) || key id length (1..15) || key id
+ *   body:   nonce (12) || ciphertext || tag (16)
+ * sealed with tg_creds_seal under the named ring key with the header as
+ * aad. tg_creds_seal writes its own version byte before the nonce; it is
+ * the same value as the header's version and is dropped from the token
+ * (and put back to open), so the token is exactly the documented layout.
+ *
+ * Plaintext (version 1): the string fields of struct tg_creds_session in
+ * the order of session_fields, each a big-endian u16 length and its bytes
+ * (no NUL, at most the field's size - 1), then issued and expires as
+ * big-endian 64-bit two's complement. Nothing may follow. A typical GitHub
+ * Actions session is about 250 bytes, its token about 390 characters. */
+
+#define TOKEN_VERSION TG_CREDS_SEAL_VERSION
+#define TOKEN_HEADER_MIN 4 /* "TG", version, id length */
+#define TOKEN_BODY_MIN (TG_CREDS_NONCE_LEN + TG_CREDS_TAG_LEN)
+/* The decoded size of the longest token we accept. */
+#define TOKEN_MAX_RAW (TG_SIGV4_MAX_SESSION_TOKEN / 4 * 3)
+
+struct session_field {
+    size_t off;
+    size_t size; /* of the char array, NUL included */
+};
+
+#define SESSION_FIELD(m)                                                                           \
+    {                                                                                              \
+        offsetof(struct tg_creds_session, m), sizeof(((struct tg_creds_session *)0)->m)            \
+    }
+
+static const struct session_field session_fields[] = {
+    SESSION_FIELD(access_key_id),   SESSION_FIELD(secret),       SESSION_FIELD(account_id),
+    SESSION_FIELD(role_name),       SESSION_FIELD(role_id),      SESSION_FIELD(role_path),
+    SESSION_FIELD(session_name),    SESSION_FIELD(provider_arn), SESSION_FIELD(subject),
+    SESSION_FIELD(source_identity),
+};
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static int session_encode(const struct tg_creds_session *s, struct tg_buf *pt)
+{
+    const uint8_t *base = (const uint8_t *)s;
+    for (size_t i = 0; i < TG_ARRAY_LEN(session_fields); i++) {
+        const char *f = (const char *)(base + session_fields[i].off);
+        size_t n = strnlen(f, session_fields[i].size);
+        if (n == session_fields[i].size) {
+            return -1; /* not NUL-terminated: a caller's mistake */
+        }
+        uint8_t len[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+        TG_GUARD(tg_buf_append(pt, len, sizeof(len)));
+        TG_GUARD(tg_buf_append(pt, f, n));
+    }
+    uint8_t times[16];
+    put_u64(times, (uint64_t)s->issued);
+    put_u64(times + 8, (uint64_t)s->expires);
+    return tg_buf_append(pt, times, sizeof(times));
+}
+
+/* Decodes into *s (which the caller zeroed); -1 unless every field fits
+ * and the input is used up exactly. */
+static int session_decode(struct tg_cur pt, struct tg_creds_session *s)
+{
+    uint8_t *base = (uint8_t *)s;
+    size_t pos = 0;
+    for (size_t i = 0; i < TG_ARRAY_LEN(session_fields); i++) {
+        if (pt.len - pos < 2) {
+            return -1;
+        }
+        size_t n = ((size_t)pt.ptr[pos] << 8) | pt.ptr[pos + 1];
+        pos += 2;
+        if (n >= session_fields[i].size || pt.len - pos < n ||
+            (n > 0 && memchr(pt.ptr + pos, '\0', n) != NULL)) {
+            return -1;
+        }
+        memcpy(base + session_fields[i].off, pt.ptr + pos, n);
+        base[session_fields[i].off + n] = '\0';
+        pos += n;
+    }
+    if (pt.len - pos != 16) {
+        return -1;
+    }
+    s->issued = (int64_t)get_u64(pt.ptr + pos);
+    s->expires = (int64_t)get_u64(pt.ptr + pos + 8);
+    return 0;
+}
+
+int tg_creds_session_seal(const struct tg_creds_keyring *ring, tg_random_fn rnd, void *rnd_ctx,
+                          const struct tg_creds_session *s, struct tg_buf *out)
+{
+    uint8_t header[TOKEN_HEADER_MIN + TG_CREDS_KEY_ID_MAX];
+    struct tg_buf pt, sealed, raw;
+    size_t start = out->len;
+    int rc = -1;
+
+    tg_buf_init_secret(&pt, TOKEN_MAX_RAW);
+    tg_buf_init(&sealed, TOKEN_MAX_RAW + 1);
+    tg_buf_init(&raw, TOKEN_MAX_RAW);
+    if (ring->n == 0 || ring->current >= ring->n) {
+        goto out;
+    }
+    const struct tg_creds_ring_key *k = &ring->keys[ring->current];
+    size_t id_len = strnlen(k->id, sizeof(k->id));
+    if (id_len == 0 || id_len > TG_CREDS_KEY_ID_MAX) {
+        goto out;
+    }
+    header[0] = 'T';
+    header[1] = 'G';
+    header[2] = TOKEN_VERSION;
+    header[3] = (uint8_t)id_len;
+    memcpy(header + TOKEN_HEADER_MIN, k->id, id_len);
+    size_t header_len = TOKEN_HEADER_MIN + id_len;
+
+    TG_GUARD_GOTO(session_encode(s, &pt), out);
+    TG_GUARD_GOTO(tg_creds_seal(k->key, rnd, rnd_ctx, tg_cur_make(header, header_len),
+                                tg_buf_cur(&pt), &sealed),
+                  out);
+    /* Fails (the buffer's max) when the session is too large for a token
+     * of TG_SIGV4_MAX_SESSION_TOKEN characters: only possible with a
+     * provider ARN or path far longer than real ones. */
+    TG_GUARD_GOTO(tg_buf_append(&raw, header, header_len), out);
+    TG_GUARD_GOTO(tg_buf_append(&raw, sealed.ptr + 1, sealed.len - 1), out);
+    TG_GUARD_GOTO(tg_base64_encode(out, raw.ptr, raw.len), out);
+    rc = 0;
+out:
+    if (rc < 0 && out->len > start) {
+        out->len = start;
+    }
+    tg_buf_free(&pt);
+    tg_buf_free(&sealed);
+    tg_buf_free(&raw);
+    return rc;
+}
+
+int tg_creds_session_open(const struct tg_creds_keyring *ring, struct tg_cur token,
+                          struct tg_creds_session *out)
+{
+    struct tg_creds_session tmp;
+    struct tg_buf raw, sealed, pt;
+    int rc = -1;
+
+    memset(&tmp, 0, sizeof(tmp));
+    tg_buf_init(&raw, TOKEN_MAX_RAW);
+    tg_buf_init(&sealed, TOKEN_MAX_RAW + 1);
+    tg_buf_init_secret(&pt, TOKEN_MAX_RAW);
+    if (token.len > TG_SIGV4_MAX_SESSION_TOKEN || tg_base64_decode(&raw, token) < 0) {
+        goto out;
+    }
+    if (raw.len < TOKEN_HEADER_MIN + 1 + TOKEN_BODY_MIN || raw.ptr[0] != 'T' || raw.ptr[1] != 'G' ||
+        raw.ptr[2] != TOKEN_VERSION) {
+        goto out;
+    }
+    size_t id_len = raw.ptr[3];
+    if (id_len == 0 || id_len > TG_CREDS_KEY_ID_MAX ||
+        raw.len - TOKEN_HEADER_MIN - TOKEN_BODY_MIN < id_len) {
+        goto out;
+    }
+    size_t header_len = TOKEN_HEADER_MIN + id_len;
+    /* Key ids are not secret: a plain comparison picks the key. */
+    const struct tg_creds_ring_key *k = NULL;
+    for (size_t i = 0; i < ring->n && i < TG_KEYRING_MAX_KEYS; i++) {
+        const char *id = ring->keys[i].id;
+        if (strnlen(id, sizeof(ring->keys[i].id)) == id_len &&
+            memcmp(id, raw.ptr + TOKEN_HEADER_MIN, id_len) == 0) {
+            k = &ring->keys[i];
+            break;
+        }
+    }
+    if (k == NULL) {
+        goto out;
+    }
+    /* Put back tg_creds_seal's version byte in front of the body. */
+    TG_GUARD_GOTO(tg_buf_append_byte(&sealed, raw.ptr[2]), out);
+    TG_GUARD_GOTO(tg_buf_append(&sealed, raw.ptr + header_len, raw.len - header_len), out);
+    /* The GCM tag check decides, in constant time (tg_creds_open). */
+    TG_GUARD_GOTO(tg_creds_open(k->key, tg_cur_make(raw.ptr, header_len), tg_buf_cur(&sealed), &pt),
+                  out);
+    TG_GUARD_GOTO(session_decode(tg_buf_cur(&pt), &tmp), out);
+    memcpy(out, &tmp, sizeof(tmp));
+    rc = 0;
+out:
+    if (rc < 0) {
+        tg_wipe(out, sizeof(*out));
+    }
+    tg_wipe(&tmp, sizeof(tmp));
+    tg_buf_free(&raw);
+    tg_buf_free(&sealed);
+    tg_buf_free(&pt);
+    return rc;
 }

@@ -40,4 +40,82 @@ void tg_creds_secret(tg_random_fn rnd, void *rnd_ctx, char out[41]);
  * as role ids "AROA..." and policy ids "ANPA..."; out holds 22 bytes. */
 void tg_creds_unique_id(const char *prefix, tg_random_fn rnd, void *rnd_ctx, char out[22]);
 
+/* ---- the session key ring (ARCHITECTURE decision 1) ----------------------
+ * AES-256-GCM keys that seal session tokens. The current key seals; every
+ * key in the ring opens. Stored in the meta entity "keyring", each key
+ * sealed under the master key:
+ *   {"current": "k3", "keys": [{"id": "k1", "sealed": "<base64>",
+ *    "create_date": ms, "retire_date": ms?}, ...]}
+ * A key stops sealing when a newer one becomes current (retire_date) and is
+ * pruned when no session it sealed can still be valid (retire_date +
+ * TG_SESSION_MAX_DURATION). */
+
+#define TG_CREDS_KEY_ID_MAX 15
+
+struct tg_creds_ring_key {
+    char id[TG_CREDS_KEY_ID_MAX + 1];
+    uint8_t key[TG_CREDS_KEY_LEN];
+    int64_t create_date_ms;
+    int64_t retire_date_ms; /* 0 while current */
+};
+
+struct tg_creds_keyring {
+    struct tg_creds_ring_key keys[TG_KEYRING_MAX_KEYS];
+    size_t n;
+    size_t current; /* index into keys */
+};
+
+/* Opens the "keyring" document (JSON text) with the master key. Returns
+ * -1 if it is malformed or a key does not open (err->detail says which).
+ * out holds secrets: tg_creds_keyring_wipe it. */
+int tg_creds_keyring_load(const uint8_t master[TG_CREDS_KEY_LEN], struct tg_cur doc,
+                          struct tg_creds_keyring *out, struct tg_error *err) TG_MUST_USE;
+/*
+ * Makes the document of a ring with a new current key: the old current key
+ * gets retire_date = now_ms, keys retired before now_ms -
+ * TG_SESSION_MAX_DURATION * 1000 are pruned, the new key's id is "k<N>"
+ * with N one more than the highest. old_doc may be empty (first key).
+ * Returns the new document (malloc'd JSON text, free with free) in *doc.
+ */
+int tg_creds_keyring_rotate(const uint8_t master[TG_CREDS_KEY_LEN], struct tg_cur old_doc,
+                            int64_t now_ms, tg_random_fn rnd, void *rnd_ctx, char **doc,
+                            struct tg_error *err) TG_MUST_USE;
+void tg_creds_keyring_wipe(struct tg_creds_keyring *ring);
+
+/* ---- sessions: what a SessionToken carries ---------------------------- */
+
+struct tg_creds_session {
+    char access_key_id[TG_CREDS_ACCESS_KEY_ID_LEN + 1]; /* ASIA... */
+    char secret[TG_CREDS_SECRET_LEN + 1];               /* secret: wipe */
+    char account_id[13];
+    char role_name[TG_IAM_MAX_ROLE_NAME + 1];
+    char role_id[22]; /* AROA... */
+    char role_path[TG_IAM_MAX_PATH + 1];
+    char session_name[TG_SESSION_NAME_MAX + 1];
+    char provider_arn[TG_IAM_MAX_ARN + 1]; /* web identity provider, "" if none */
+    char subject[256];                     /* the token's sub (cut at 255 bytes) */
+    char source_identity[65];              /* "" if none */
+    int64_t issued;                        /* epoch seconds */
+    int64_t expires;                       /* epoch seconds */
+};
+
+/*
+ * Seals s with the ring's current key into a SessionToken: base64 (RFC 4648
+ * with padding, so only [A-Za-z0-9+/=], header-safe) of
+ *   "TG" || version 1 || key id length || key id || nonce || ciphertext || tag
+ * where the plaintext is a compact binary or JSON encoding of s and the
+ * header bytes are the AAD. Appends to out.
+ */
+int tg_creds_session_seal(const struct tg_creds_keyring *ring, tg_random_fn rnd, void *rnd_ctx,
+                          const struct tg_creds_session *s, struct tg_buf *out) TG_MUST_USE;
+/*
+ * Opens a SessionToken with whichever ring key its header names. -1 for
+ * anything that is not a token this ring sealed (bad base64, unknown key
+ * id, tampered, truncated, too long: TG_SIGV4_MAX_SESSION_TOKEN). Does not
+ * check expiry (the caller compares s->expires with its clock, to tell
+ * ExpiredToken from InvalidClientTokenId). out holds a secret: wipe it.
+ */
+int tg_creds_session_open(const struct tg_creds_keyring *ring, struct tg_cur token,
+                          struct tg_creds_session *out) TG_MUST_USE;
+
 #endif

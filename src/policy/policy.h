@@ -51,4 +51,46 @@ json_t *tg_policy_to_json(const struct tg_policy *p);
 /* Number of statements of a compiled policy (for tests and listings). */
 size_t tg_policy_statement_count(const struct tg_policy *p);
 
+/* ---- evaluation (spec 4.4, 4.5) -------------------------------------------
+ * A request context key with its values; keys compare case-insensitively
+ * (spec 4.4). A key with n_values > 1 is multi-valued (for ForAnyValue: /
+ * ForAllValues:); a key with n_values == 0 is present but empty. */
+struct tg_policy_ctx_entry {
+    const char *key;
+    const char *const *values;
+    size_t n_values;
+};
+
+struct tg_policy_request {
+    const char *action;         /* "sts:AssumeRoleWithWebIdentity" */
+    const char *resource;       /* an ARN; NULL when evaluating a trust policy */
+    const char *principal_type; /* "Federated", "AWS", "Service"; NULL for identity policies */
+    const char *principal;      /* e.g. the provider ARN */
+    const struct tg_policy_ctx_entry *ctx;
+    size_t n_ctx;
+};
+
+enum tg_policy_decision {
+    TG_POLICY_DENY_IMPLICIT = 0, /* no statement allowed */
+    TG_POLICY_ALLOW,
+    TG_POLICY_DENY_EXPLICIT, /* a Deny statement matched */
+};
+
+const char *
+tg_policy_decision_name(enum tg_policy_decision d); /* "allowed", "explicitDeny", "implicitDeny" */
+
+/*
+ * Evaluates p for req: explicit Deny over Allow over implicit deny. If
+ * trace is a JSON array, appends one object per statement: {"statement": i,
+ * "sid": ..., "effect": ..., "matched": bool, "reason": "principal" |
+ * "action" | "resource" | "condition" | null, "conditions": [{"operator":
+ * ..., "key": ..., "request_values": [...], "policy_values": [...],
+ * "result": bool}]}. The trace never holds more than the request's values
+ * (the caller keeps secrets out of the context). An operator the evaluator
+ * does not implement yet fails closed: the decision is
+ * TG_POLICY_DENY_EXPLICIT and the trace says "unsupported".
+ */
+enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
+                                           const struct tg_policy_request *req, json_t *trace);
+
 #endif

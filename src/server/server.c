@@ -21,16 +21,32 @@
 
 #include <openssl/crypto.h>
 
+#include <stdatomic.h>
+
 #include "api/api.h"
+#include "audit/audit.h"
 #include "creds/creds.h"
 #include "iam/iam.h"
+#include "jose/jose.h"
+#include "oidc/oidc.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
+#include "sts/sts.h"
 
 #define ADMIN_AAD_PREFIX "tegata admin secret "
 #define MASTER_KEY_FILE "master.key"
 #define DB_FILE "tegata.db"
 #define ADMIN_CREDENTIALS_FILE "admin.credentials"
+#define AUDIT_FILE "audit.log"
+#define POLL_INTERVAL_MS 1000 /* how often the store is asked for other writers' commits */
+
+/* The opened session key ring, shared by reference: requests hold it while
+ * they seal or open a token; a rotation installs a new one. */
+struct ring_ref {
+    atomic_int refs;
+    int64_t version; /* of the "keyring" entity it was opened from */
+    struct tg_creds_keyring ring;
+};
 
 struct tg_server {
     char *data_dir;
@@ -47,6 +63,14 @@ struct tg_server {
     char admin_akid[TG_CREDS_ACCESS_KEY_ID_LEN + 1];
     uint8_t admin_secret[TG_CREDS_SECRET_LEN];
     size_t admin_secret_len;
+    pthread_mutex_t ring_mu; /* guards ring (the pointer) */
+    struct ring_ref *ring;
+    struct tg_oidc_cache *oidc;
+    struct tg_audit *audit;
+    pthread_t poller;
+    bool poller_running;
+    atomic_bool stopping;
+    int64_t data_version; /* guarded by write_mu */
 };
 
 /* ---- logging --------------------------------------------------------- */
@@ -205,6 +229,101 @@ fail:
     return tg_error_detail(err, "reading %s: %s", path, strerror(errno));
 }
 
+/* ---- the session key ring ---------------------------------------------- */
+
+static struct ring_ref *ring_acquire(struct tg_server *s)
+{
+    pthread_mutex_lock(&s->ring_mu);
+    struct ring_ref *r = s->ring;
+    atomic_fetch_add(&r->refs, 1);
+    pthread_mutex_unlock(&s->ring_mu);
+    return r;
+}
+
+static void ring_release(struct ring_ref *r)
+{
+    if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+        tg_creds_keyring_wipe(&r->ring);
+        free(r);
+    }
+}
+
+/* Opens the snapshot's key ring if it is not the one in use. Called with
+ * write_mu held (or before the server is shared). */
+static int ring_refresh(struct tg_server *s, const struct tg_snapshot *snap, struct tg_error *err)
+{
+    const struct tg_entity *e = tg_snapshot_meta(snap, "keyring");
+    if (e == NULL) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "the session key ring is missing");
+        return tg_error_detail(err, "no keyring entity in the store");
+    }
+    if (s->ring != NULL && s->ring->version == e->version) {
+        return 0;
+    }
+    struct ring_ref *r = calloc(1, sizeof(*r));
+    char *text = json_dumps(e->doc, JSON_COMPACT);
+    int rc = -1;
+    if (r == NULL || text == NULL) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
+        goto out;
+    }
+    if (tg_creds_keyring_load(s->master_key, tg_cur_str(text), &r->ring, err) < 0) {
+        goto out;
+    }
+    atomic_init(&r->refs, 1);
+    r->version = e->version;
+    pthread_mutex_lock(&s->ring_mu);
+    struct ring_ref *old = s->ring;
+    s->ring = r;
+    pthread_mutex_unlock(&s->ring_mu);
+    ring_release(old);
+    if (old != NULL) {
+        tg_server_log("session key ring reloaded (version %lld)", (long long)e->version);
+    }
+    r = NULL;
+    rc = 0;
+out:
+    if (r != NULL) {
+        tg_creds_keyring_wipe(&r->ring);
+        free(r);
+    }
+    free(text);
+    return rc;
+}
+
+/* Loads the next snapshot from the store and installs it (and its key
+ * ring). Called with write_mu held. */
+static int reload(struct tg_server *s, struct tg_error *err);
+
+/* Watches the store for commits of other processes (tegata keys rotate,
+ * other nodes) and reloads the snapshot when there are some. */
+static void *poll_store(void *arg)
+{
+    struct tg_server *s = arg;
+    while (!atomic_load(&s->stopping)) {
+        for (int i = 0; i < POLL_INTERVAL_MS / 50 && !atomic_load(&s->stopping); i++) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&s->stopping)) {
+            break;
+        }
+        struct tg_error err;
+        tg_error_clear(&err);
+        int64_t v = 0;
+        pthread_mutex_lock(&s->write_mu);
+        if (tg_store_data_version(s->store, &v, &err) == 0 && v != s->data_version) {
+            s->data_version = v;
+            if (reload(s, &err) < 0) {
+                tg_server_log("error: reloading the configuration after an outside change: %s",
+                              err.detail[0] ? err.detail : err.message);
+            }
+        }
+        pthread_mutex_unlock(&s->write_mu);
+    }
+    return NULL;
+}
+
 /* ---- first start ---------------------------------------------------------- */
 
 static void random_account_id(char out[13])
@@ -242,6 +361,18 @@ static bool account_id_valid(const char *s)
 static int load_snapshot(struct tg_server *s, struct tg_snapshot **out, struct tg_error *err)
 {
     return tg_snapshot_load(s->store, ++s->generation, out, err);
+}
+
+static int reload(struct tg_server *s, struct tg_error *err)
+{
+    struct tg_snapshot *next = NULL;
+    TG_GUARD(load_snapshot(s, &next, err));
+    if (ring_refresh(s, next, err) < 0) {
+        tg_snapshot_release(next);
+        return -1;
+    }
+    tg_snapshot_swap(&s->holder, next);
+    return 0;
 }
 
 static int master_key_init(struct tg_server *s, bool have_sealed_data, struct tg_error *err)
@@ -373,17 +504,25 @@ out:
     return rc;
 }
 
+static void oidc_log(const char *line)
+{
+    char clean[600];
+    tg_server_log("oidc: %s", log_clean(line, clean, sizeof(clean)));
+}
+
 int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out, struct tg_error *err)
 {
     struct tg_server *s = calloc(1, sizeof(*s));
     struct tg_snapshot *snap = NULL;
-    char *docs[2] = {NULL, NULL};
-    struct tg_store_op ops[2];
+    char *docs[3] = {NULL, NULL, NULL};
+    struct tg_store_op ops[3];
     size_t n_ops = 0;
     if (s == NULL) {
         return tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
     }
     pthread_mutex_init(&s->write_mu, NULL);
+    pthread_mutex_init(&s->ring_mu, NULL);
+    atomic_init(&s->stopping, false);
     s->data_dir = strdup(cfg->data_dir);
     s->region = cfg->region ? strdup(cfg->region) : NULL;
     s->dev = cfg->dev;
@@ -437,6 +576,14 @@ int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out, s
     if (snap->admin_secret_sealed == NULL) {
         TG_GUARD_GOTO(admin_create(s, ops, &n_ops, docs, err), fail);
     }
+    if (tg_snapshot_meta(snap, "keyring") == NULL) {
+        TG_GUARD_GOTO(tg_creds_keyring_rotate(s->master_key, tg_cur_make("", 0), tg_time_now_ms(),
+                                              tg_random, NULL, &docs[n_ops], err),
+                      fail);
+        ops[n_ops] = (struct tg_store_op){TG_STORE_PUT, TG_ENTITY_META, "keyring", docs[n_ops], 0};
+        n_ops++;
+        tg_server_log("created the session key ring");
+    }
     if (n_ops > 0) {
         TG_GUARD_GOTO(tg_store_commit(s->store, ops, n_ops, err), fail);
         tg_snapshot_release(snap);
@@ -444,9 +591,27 @@ int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out, s
         TG_GUARD_GOTO(load_snapshot(s, &snap, err), fail);
     }
     TG_GUARD_GOTO(admin_open(s, snap, err), fail);
+    TG_GUARD_GOTO(ring_refresh(s, snap, err), fail);
+    TG_GUARD_GOTO(tg_store_data_version(s->store, &s->data_version, err), fail);
+    struct tg_oidc_config oc = {cfg->ca_file, cfg->dev, 0};
+    TG_GUARD_GOTO(tg_oidc_cache_new(&oc, &s->oidc, err), fail);
+    tg_oidc_set_log(s->oidc, oidc_log);
+    char audit_path[PATH_MAX];
+    if (cfg->audit_file != NULL) {
+        snprintf(audit_path, sizeof(audit_path), "%s", cfg->audit_file);
+    } else if (path_join(audit_path, sizeof(audit_path), s->data_dir, AUDIT_FILE) < 0) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "data directory path too long");
+        goto fail;
+    }
+    TG_GUARD_GOTO(tg_audit_open(audit_path, &s->audit, err), fail);
     tg_snapshot_holder_init(&s->holder, snap);
     s->holder_ready = true;
     snap = NULL;
+    if (pthread_create(&s->poller, NULL, poll_store, s) != 0) {
+        tg_error_set(err, TG_E_SERVICE_FAILURE, "cannot start the store watcher thread");
+        goto fail;
+    }
+    s->poller_running = true;
     for (size_t i = 0; i < n_ops; i++) {
         free(docs[i]);
     }
@@ -466,16 +631,70 @@ void tg_server_close(struct tg_server *s)
     if (s == NULL) {
         return;
     }
+    if (s->poller_running) {
+        atomic_store(&s->stopping, true);
+        pthread_join(s->poller, NULL);
+    }
     if (s->holder_ready) {
         tg_snapshot_holder_destroy(&s->holder);
     }
+    tg_audit_close(s->audit);
+    tg_oidc_cache_free(s->oidc);
+    ring_release(s->ring);
     tg_store_close(s->store);
     pthread_mutex_destroy(&s->write_mu);
+    pthread_mutex_destroy(&s->ring_mu);
     tg_wipe(s->master_key, sizeof(s->master_key));
     tg_wipe(s->admin_secret, sizeof(s->admin_secret));
     free(s->data_dir);
     free(s->region);
     free(s);
+}
+
+int tg_server_keys_rotate(const char *data_dir, char *new_id, size_t cap, struct tg_error *err)
+{
+    struct tg_server tmp; /* only the fields the helpers below use */
+    struct tg_snapshot *snap = NULL;
+    char *old_text = NULL, *doc = NULL;
+    json_t *parsed = NULL;
+    int rc = -1;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.data_dir = (char *)data_dir;
+    char db[PATH_MAX];
+    struct stat st;
+    if (path_join(db, sizeof(db), data_dir, DB_FILE) < 0 || stat(db, &st) < 0) {
+        tg_error_set(err, TG_E_INVALID_PARAMETER_VALUE, "no tegata data directory at %s", data_dir);
+        return -1;
+    }
+    TG_GUARD_GOTO(tg_store_open_sqlite(db, &tmp.store, err), out);
+    TG_GUARD_GOTO(tg_snapshot_load(tmp.store, 1, &snap, err), out);
+    TG_GUARD_GOTO(master_key_init(&tmp, true, err), out);
+    const struct tg_entity *e = tg_snapshot_meta(snap, "keyring");
+    if (e != NULL) {
+        old_text = json_dumps(e->doc, JSON_COMPACT);
+        if (old_text == NULL) {
+            tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
+            goto out;
+        }
+    }
+    TG_GUARD_GOTO(tg_creds_keyring_rotate(tmp.master_key,
+                                          old_text ? tg_cur_str(old_text) : tg_cur_make("", 0),
+                                          tg_time_now_ms(), tg_random, NULL, &doc, err),
+                  out);
+    struct tg_store_op op = {TG_STORE_PUT, TG_ENTITY_META, "keyring", doc, e ? e->version : 0};
+    TG_GUARD_GOTO(tg_store_commit(tmp.store, &op, 1, err), out);
+    parsed = json_loads(doc, 0, NULL);
+    const char *cur = json_string_value(json_object_get(parsed, "current"));
+    snprintf(new_id, cap, "%s", cur != NULL ? cur : "?");
+    rc = 0;
+out:
+    json_decref(parsed);
+    free(doc);
+    free(old_text);
+    tg_snapshot_release(snap);
+    tg_store_close(tmp.store);
+    tg_wipe(tmp.master_key, sizeof(tmp.master_key));
+    return rc;
 }
 
 const char *tg_server_account_id(const struct tg_server *s)
@@ -520,17 +739,53 @@ static bool is_form_content(const struct tg_request *req)
     return ct->len == n || ct->ptr[n] == ';' || ct->ptr[n] == ' ';
 }
 
-/* SigV4 with the administrator key (the only long-term key so far). */
+/* Who signed a request. */
+struct caller {
+    bool session;                 /* false: the administrator key */
+    struct tg_creds_session sess; /* session: holds a secret; wiped after use */
+};
+
+/* A session's credentials: the SessionToken opens with the key ring and
+ * names the signing access key id (spec 9). */
+static int open_session(struct tg_server *s, const struct tg_sigv4_auth *auth,
+                        struct tg_creds_session *sess, struct tg_error *err)
+{
+    struct ring_ref *ring = ring_acquire(s);
+    int rc = tg_creds_session_open(
+        &ring->ring, tg_cur_make(auth->security_token, auth->security_token_len), sess);
+    ring_release(ring);
+    if (rc < 0) {
+        tg_error_code(err, TG_E_INVALID_CLIENT_TOKEN_ID);
+        return tg_error_detail(err, "the session token does not open with this server's key "
+                                    "ring (tampered, foreign, or sealed by a pruned key)");
+    }
+    if (strcmp(sess->access_key_id, auth->access_key_id) != 0 ||
+        strcmp(sess->account_id, s->account_id) != 0) {
+        tg_error_code(err, TG_E_INVALID_CLIENT_TOKEN_ID);
+        return tg_error_detail(err, "the session token belongs to access key %s, not %s",
+                               sess->access_key_id, auth->access_key_id);
+    }
+    if (tg_time_now() >= sess->expires) {
+        tg_error_code(err, TG_E_EXPIRED_TOKEN);
+        char when[TG_ISO8601_LEN];
+        tg_time_iso8601(sess->expires, when);
+        return tg_error_detail(err, "session %s of role %s expired at %s", sess->access_key_id,
+                               sess->role_name, when);
+    }
+    return 0;
+}
+
+/* SigV4 with the administrator key or a session's temporary credentials. */
 static int authenticate(struct tg_server *s, const struct tg_request *req, const char *service,
-                        struct tg_error *err)
+                        struct caller *who, struct tg_error *err)
 {
     struct tg_sigv4_request sr = {req->method,    req->path, req->query, req->headers,
                                   req->n_headers, req->body, true};
     struct tg_sigv4_auth *auth = calloc(1, sizeof(*auth));
     int rc = -1;
+    memset(who, 0, sizeof(*who));
     if (auth == NULL) {
-        return tg_error_set(err, TG_E_INTERNAL_FAILURE, "%s",
-                            tg_code_message(TG_E_INTERNAL_FAILURE));
+        return tg_error_code(err, TG_E_INTERNAL_FAILURE);
     }
     if (tg_sigv4_parse(&sr, tg_time_now(), auth, err) < 0) {
         goto out;
@@ -548,23 +803,30 @@ static int authenticate(struct tg_server *s, const struct tg_request *req, const
                         auth->region, s->region);
         goto out;
     }
-    if (strcmp(auth->access_key_id, s->admin_akid) != 0) {
+    const uint8_t *secret = s->admin_secret;
+    size_t secret_len = s->admin_secret_len;
+    if (auth->security_token_len > 0) {
+        if (open_session(s, auth, &who->sess, err) < 0) {
+            goto out;
+        }
+        who->session = true;
+        secret = (const uint8_t *)who->sess.secret;
+        secret_len = strlen(who->sess.secret);
+    } else if (strcmp(auth->access_key_id, s->admin_akid) != 0) {
         tg_error_code(err, TG_E_INVALID_CLIENT_TOKEN_ID);
         tg_error_detail(err, "unknown access key id %s", auth->access_key_id);
         goto out;
     }
-    if (auth->security_token_len > 0) {
-        tg_error_code(err, TG_E_INVALID_CLIENT_TOKEN_ID);
-        tg_error_detail(err, "a session token was sent with the long-term key %s",
-                        auth->access_key_id);
-        goto out;
-    }
-    if (tg_sigv4_verify(&sr, auth, s->admin_secret, s->admin_secret_len, err) < 0) {
+    if (tg_sigv4_verify(&sr, auth, secret, secret_len, err) < 0) {
         tg_error_detail(err, "signature mismatch for access key id %s", auth->access_key_id);
         goto out;
     }
     rc = 0;
 out:
+    tg_wipe(who->sess.secret, sizeof(who->sess.secret));
+    if (rc < 0) {
+        tg_wipe(who, sizeof(*who));
+    }
     tg_wipe(auth, sizeof(*auth));
     free(auth);
     return rc;
@@ -589,7 +851,6 @@ static int run_iam(struct tg_server *s, const struct tg_iam_action *a, const str
         goto out;
     }
     if (out.n_ops > 0) {
-        struct tg_snapshot *next = NULL;
         if (!a->writes) {
             tg_error_code(err, TG_E_SERVICE_FAILURE);
             tg_error_detail(err, "read-only action %s produced writes", a->name);
@@ -598,14 +859,13 @@ static int run_iam(struct tg_server *s, const struct tg_iam_action *a, const str
         if (tg_store_commit(s->store, out.ops, out.n_ops, err) < 0) {
             goto out;
         }
-        if (load_snapshot(s, &next, err) < 0) {
+        if (reload(s, err) < 0) {
             /* The write is durable; readers keep the previous snapshot until
              * the next successful load. Say so loudly. */
             tg_server_log("error: committed %s but could not reload the configuration: %s", a->name,
                           err->detail);
             goto out;
         }
-        tg_snapshot_swap(&s->holder, next);
     }
     for (size_t i = 0; i < out.n_warnings; i++) {
         char clean[600];
@@ -625,6 +885,210 @@ out:
     }
     tg_iam_out_free(&out);
     return rc;
+}
+
+/* ---- STS ------------------------------------------------------------------ */
+
+/* A request header as text for the audit log (cut, control bytes replaced). */
+static void header_text(const struct tg_request *req, const char *name, char *out, size_t cap)
+{
+    const struct tg_cur *v = find_header(req, name);
+    size_t n = 0;
+    for (size_t i = 0; v != NULL && i < v->len && n + 1 < cap; i++) {
+        uint8_t c = v->ptr[i];
+        out[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    out[n] = '\0';
+}
+
+static json_t *form_string(const struct tg_form *form, const char *name)
+{
+    const struct tg_cur *v = tg_form_get(form, name);
+    if (v == NULL) {
+        return json_null();
+    }
+    size_t n = v->len > TG_IAM_MAX_ARN ? TG_IAM_MAX_ARN : v->len;
+    json_t *j = json_stringn_nocheck((const char *)v->ptr, n);
+    if (j == NULL || !tg_utf8_valid(tg_cur_make(v->ptr, n))) {
+        json_decref(j);
+        return json_string("(not UTF-8)");
+    }
+    return j;
+}
+
+static int audit_begin(struct tg_server *s, struct tg_audit_event *ev, const struct tg_request *req,
+                       const char *name, const char *request_id)
+{
+    char ua[512];
+    header_text(req, "user-agent", ua, sizeof(ua));
+    return tg_audit_event_begin(ev, tg_time_now_ms(), "sts.amazonaws.com", name,
+                                s->region ? s->region : "us-east-1",
+                                req->source_ip ? req->source_ip : "-", ua, request_id);
+}
+
+static void audit_error(struct tg_audit_event *ev, const struct tg_error *err)
+{
+    if (err != NULL) {
+        json_object_set_new(ev->obj, "errorCode", json_string(tg_code_name(err->code)));
+        json_object_set_new(ev->obj, "errorMessage", json_string(err->message));
+    }
+}
+
+static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
+                        const struct tg_form *form, struct tg_sts_awrwi *st,
+                        const struct tg_error *err, const char *request_id)
+{
+    struct tg_audit_event ev;
+    if (audit_begin(s, &ev, req, "AssumeRoleWithWebIdentity", request_id) < 0) {
+        return;
+    }
+    const struct tg_cur *tok = tg_form_get(form, "WebIdentityToken");
+    if (tok != NULL) {
+        tg_audit_event_forbid(&ev, *tok);
+    }
+    tg_audit_event_forbid(&ev, tg_cur_str(st->secret));
+    tg_audit_event_forbid(&ev, tg_buf_cur(&st->session_token));
+    json_t *d = st->decision;
+    const char *sub = d ? json_string_value(json_object_get(d, "subject")) : NULL;
+    const char *aud = d ? json_string_value(json_object_get(d, "audience")) : NULL;
+    const char *prov = d ? json_string_value(json_object_get(d, "provider")) : NULL;
+    json_t *who = json_pack("{s:s}", "type", "WebIdentityUser");
+    if (who != NULL && st->provider != NULL) {
+        json_object_set_new(
+            who, "principalId",
+            json_sprintf("%s:%s:%s", st->provider->url, aud ? aud : "", sub ? sub : ""));
+    }
+    if (who != NULL && sub != NULL) {
+        json_object_set_new(who, "userName", json_string(sub));
+    }
+    if (who != NULL && prov != NULL) {
+        json_object_set_new(who, "identityProvider", json_string(prov));
+    }
+    json_object_set_new(ev.obj, "userIdentity", who);
+    json_object_set_new(ev.obj, "requestParameters",
+                        json_pack("{s:o, s:o, s:o}", "roleArn", form_string(form, "RoleArn"),
+                                  "roleSessionName", form_string(form, "RoleSessionName"),
+                                  "durationSeconds", form_string(form, "DurationSeconds")));
+    json_t *re = d ? json_object_get(d, "responseElements") : NULL;
+    json_object_set(ev.obj, "responseElements", re ? re : json_null());
+    if (d != NULL) {
+        json_object_del(d, "responseElements");
+        json_object_set(ev.obj, "decision", d);
+    }
+    audit_error(&ev, err);
+    if (tg_audit_write(s->audit, &ev) < 0) {
+        tg_server_log("error: the audit event of %s was not written whole (see above)", request_id);
+    }
+}
+
+static int run_awrwi(struct tg_server *s, const struct tg_request *req, const struct tg_form *form,
+                     struct tg_response *resp, struct tg_error *err)
+{
+    struct tg_xml x;
+    tg_xml_init(&x, &resp->body);
+    tg_api_response_begin(&x, "AssumeRoleWithWebIdentity", TG_NS_STS, true);
+    struct tg_snapshot *snap = tg_snapshot_acquire(&s->holder);
+    struct ring_ref *ring = ring_acquire(s);
+    int64_t now = tg_time_now();
+    struct tg_sts_ctx ctx = {snap, &ring->ring, now, tg_random, NULL};
+    struct tg_sts_awrwi st;
+    int rc = tg_sts_awrwi_begin(&ctx, form, &st, err);
+    if (rc == 0) {
+        struct tg_jose_keyset *ks = NULL;
+        struct tg_cur kid = st.jws.has_kid ? tg_cur_str(st.jws.kid) : tg_cur_make("", 0);
+        rc = tg_oidc_keys(s->oidc, st.provider->url, st.thumbprints, st.n_thumbprints, kid, now,
+                          &ks, err);
+        if (rc < 0) {
+            json_object_set_new(st.decision, "reason",
+                                json_string(err->detail[0] ? err->detail : err->message));
+        } else {
+            rc = tg_sts_awrwi_finish(&ctx, &st, ks, &x, err);
+            tg_jose_keyset_release(ks);
+        }
+    }
+    if (rc == 0) {
+        tg_api_response_end(&x, resp->request_id);
+        if (tg_xml_finish(&x) < 0) {
+            tg_error_code(err, TG_E_INTERNAL_FAILURE);
+            rc = -1;
+        }
+    }
+    audit_awrwi(s, req, form, &st, rc == 0 ? NULL : err, resp->request_id);
+    tg_sts_awrwi_free(&st);
+    ring_release(ring);
+    tg_snapshot_release(snap);
+    return rc;
+}
+
+static int run_caller_identity(struct tg_server *s, const struct tg_request *req,
+                               struct tg_response *resp, struct tg_error *err)
+{
+    struct caller who;
+    struct tg_audit_event ev;
+    int rc = authenticate(s, req, "sts", &who, err);
+    if (rc == 0) {
+        struct tg_xml x;
+        tg_xml_init(&x, &resp->body);
+        tg_api_response_begin(&x, "GetCallerIdentity", TG_NS_STS, true);
+        if (who.session) {
+            tg_sts_caller_identity_session(&who.sess, &x);
+        } else {
+            tg_sts_caller_identity_root(s->account_id, &x);
+        }
+        tg_api_response_end(&x, resp->request_id);
+        if (tg_xml_finish(&x) < 0) {
+            tg_error_code(err, TG_E_INTERNAL_FAILURE);
+            rc = -1;
+        }
+    }
+    if (audit_begin(s, &ev, req, "GetCallerIdentity", resp->request_id) == 0) {
+        const struct tg_cur *token = find_header(req, "x-amz-security-token");
+        if (token != NULL) {
+            tg_audit_event_forbid(&ev, *token);
+        }
+        tg_audit_event_forbid(&ev, tg_cur_str(who.sess.secret));
+        json_t *id;
+        if (rc == 0 && who.session) {
+            id = json_pack("{s:s, s:s, s:s, s:s}", "type", "AssumedRole", "principalId", "",
+                           "accountId", who.sess.account_id, "accessKeyId", who.sess.access_key_id);
+            if (id != NULL) {
+                json_object_set_new(id, "principalId",
+                                    json_sprintf("%s:%s", who.sess.role_id, who.sess.session_name));
+                json_object_set_new(id, "arn",
+                                    json_sprintf("arn:aws:sts::%s:assumed-role/%s/%s",
+                                                 who.sess.account_id, who.sess.role_name,
+                                                 who.sess.session_name));
+                json_object_set_new(id, "webIdFederationData",
+                                    json_pack("{s:s, s:s}", "federatedProvider",
+                                              who.sess.provider_arn, "subject", who.sess.subject));
+            }
+        } else if (rc == 0) {
+            id = json_pack("{s:s, s:s, s:s}", "type", "Root", "accountId", s->account_id,
+                           "accessKeyId", s->admin_akid);
+        } else {
+            id = json_null();
+        }
+        json_object_set_new(ev.obj, "userIdentity", id);
+        audit_error(&ev, rc == 0 ? NULL : err);
+        if (tg_audit_write(s->audit, &ev) < 0) {
+            tg_server_log("error: the audit event of %s was not written whole", resp->request_id);
+        }
+    }
+    tg_wipe(&who, sizeof(who));
+    return rc;
+}
+
+/* Temporary credentials do not manage IAM: permission policies are not
+ * evaluated yet, so only the administrator key may call IAM actions. */
+static int require_admin(const struct caller *who, const char *action, struct tg_error *err)
+{
+    if (!who->session) {
+        return 0;
+    }
+    return tg_error_set(err, TG_E_ACCESS_DENIED,
+                        "User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: "
+                        "iam:%s",
+                        who->sess.account_id, who->sess.role_name, who->sess.session_name, action);
 }
 
 static void respond_text(struct tg_response *resp, int status, const char *text)
@@ -691,6 +1155,21 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     }
     snprintf(action, sizeof(action), "%.*s", (int)(act->len > 60 ? 60 : act->len),
              (const char *)act->ptr);
+    if (tg_cur_eq_str(*act, "AssumeRoleWithWebIdentity")) {
+        /* spec 1.1: unsigned; an Authorization header is ignored */
+        ns = TG_NS_STS;
+        if (run_awrwi(s, req, &form, resp, &err) < 0) {
+            goto fail;
+        }
+        goto log;
+    }
+    if (tg_cur_eq_str(*act, "GetCallerIdentity")) {
+        ns = TG_NS_STS;
+        if (run_caller_identity(s, req, resp, &err) < 0) {
+            goto fail;
+        }
+        goto log;
+    }
     const struct tg_iam_action *a = tg_iam_action_find(*act);
     if (a == NULL) {
         char clean[64];
@@ -700,7 +1179,13 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
         goto fail;
     }
     snprintf(action, sizeof(action), "%s", a->name);
-    if (authenticate(s, req, "iam", &err) < 0) {
+    struct caller who;
+    int auth_rc = authenticate(s, req, "iam", &who, &err);
+    if (auth_rc == 0) {
+        auth_rc = require_admin(&who, a->name, &err);
+    }
+    tg_wipe(&who, sizeof(who));
+    if (auth_rc < 0) {
         goto fail;
     }
     if (run_iam(s, a, &form, resp, &err) < 0) {

@@ -16,6 +16,8 @@ struct tg_server_config {
     const char *region;      /* NULL: any region the client signs for */
     bool dev;                /* allow http:// and ports for loopback provider URLs */
     size_t trust_policy_max; /* ACLSizePerRole, 2048..4096 */
+    const char *ca_file;     /* extra CAs for discovery/JWKS fetching; NULL: system CAs only */
+    const char *audit_file;  /* NULL: DIR/audit.log */
 };
 
 /* A request as received. Everything is borrowed for the duration of
@@ -59,6 +61,15 @@ const char *tg_server_admin_access_key_id(const struct tg_server *s);
  * failure). Thread-safe. */
 void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct tg_response *resp);
 void tg_response_free(struct tg_response *resp);
+
+/*
+ * `tegata keys rotate`: adds a new session sealing key to the key ring of
+ * the data directory and makes it current; the old keys keep opening the
+ * sessions they sealed until those expire. A running server picks the
+ * change up within a second or two. Writes the new key id to new_id.
+ */
+int tg_server_keys_rotate(const char *data_dir, char *new_id, size_t cap,
+                          struct tg_error *err) TG_MUST_USE;
 
 /* Log a line to the server log (stderr), prefixed with the time. */
 void tg_server_log(const char *fmt, ...) TG_PRINTF(1, 2);

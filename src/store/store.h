@@ -57,6 +57,9 @@ struct tg_store_vtbl {
      * read. Stops and returns -1 if fn returns -1. */
     int (*load)(struct tg_store *s, tg_store_row_fn fn, void *ctx, struct tg_error *err);
     void (*close)(struct tg_store *s);
+    /* A number that changes when another process or node committed since
+     * the last call (the server polls it to reload its snapshot). */
+    int (*data_version)(struct tg_store *s, int64_t *out, struct tg_error *err);
 };
 
 struct tg_store {
@@ -72,6 +75,10 @@ static inline int tg_store_load(struct tg_store *s, tg_store_row_fn fn, void *ct
                                 struct tg_error *err)
 {
     return s->vt->load(s, fn, ctx, err);
+}
+static inline int tg_store_data_version(struct tg_store *s, int64_t *out, struct tg_error *err)
+{
+    return s->vt->data_version(s, out, err);
 }
 static inline void tg_store_close(struct tg_store *s)
 {

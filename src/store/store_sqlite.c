@@ -44,6 +44,7 @@ enum stmt_id {
     ST_UPDATE,
     ST_DELETE,
     ST_LOAD,
+    ST_DATA_VERSION,
     ST_COUNT
 };
 
@@ -57,6 +58,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_UPDATE] = "UPDATE entities SET doc = ?3, version = ?4 WHERE kind = ?1 AND key = ?2",
     [ST_DELETE] = "DELETE FROM entities WHERE kind = ?1 AND key = ?2",
     [ST_LOAD] = "SELECT kind, key, doc, version FROM entities ORDER BY kind, key",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct sq_store {
@@ -336,6 +338,27 @@ out:
     return rc;
 }
 
+/* PRAGMA data_version changes when another connection (another process:
+ * `tegata keys rotate`, a second server) commits; our own commits leave it
+ * alone. */
+static int sq_data_version(struct tg_store *base, int64_t *out, struct tg_error *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3_stmt *st = s->st[ST_DATA_VERSION];
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        fail_sqlite(s, err, stmt_sql[ST_DATA_VERSION]);
+        goto out;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    rc = 0;
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static void sq_close(struct tg_store *base)
 {
     struct sq_store *s = (struct sq_store *)base;
@@ -347,7 +370,7 @@ static void sq_close(struct tg_store *base)
     free(s);
 }
 
-static const struct tg_store_vtbl sq_vtbl = {sq_commit, sq_load, sq_close};
+static const struct tg_store_vtbl sq_vtbl = {sq_commit, sq_load, sq_close, sq_data_version};
 
 /* Runs one SQL statement (not cached; only at open). */
 static int exec_sql(struct sq_store *s, const char *sql, struct tg_error *err)

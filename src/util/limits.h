@@ -35,7 +35,7 @@
 #define TG_SIGV4_MAX_AUTH_HEADER 4096    /* Authorization header value */
 #define TG_SIGV4_MAX_CANONICAL 2097152   /* canonical request: URI + query + headers */
 #define TG_SIGV4_MAX_ACCESS_KEY_ID 128   /* model accessKeyIdType 16..128 */
-#define TG_SIGV4_MAX_SESSION_TOKEN 4096  /* our sealed tokens are about 1 KiB */
+#define TG_SIGV4_MAX_SESSION_TOKEN 8192  /* ours are about 400 chars; every session field at its maximum fits */
 
 /* ---- JSON and policies ---- */
 #define TG_JSON_MAX_DEPTH 32                /* IAM policies nest 5 deep; deeper is an attack */
@@ -74,6 +74,29 @@
 #define TG_STORE_MAX_DOC 4194304 /* one entity: 5 policy versions of 131,072 chars, JSON-escaped */
 #define TG_STORE_MAX_OPS 64      /* entities written by one action */
 #define TG_STORE_MAX_KEY 1024    /* an entity key: provider URL (255) or a lower-case name */
+
+/* ---- JOSE and OIDC (spec 1.2, 2) ---- */
+#define TG_JOSE_MAX_TOKEN 20000        /* WebIdentityToken max length (bc-sts) */
+#define TG_JOSE_MAX_KID 256            /* real kids are 20..64 chars */
+#define TG_JOSE_MAX_KEYS 100           /* keys in one JWKS (GitHub publishes 2..4) */
+#define TG_JOSE_MAX_RSA_BITS 16384     /* larger RSA keys only make verification slow */
+#define TG_JOSE_MAX_JWKS 1048576       /* JWKS document bytes */
+#define TG_JOSE_MAX_CLAIMS 256         /* top-level claims of a token */
+#define TG_JOSE_MAX_AUDIENCES 64       /* aud array elements */
+#define TG_OIDC_MAX_RESPONSE 1048576   /* discovery or JWKS response body */
+#define TG_OIDC_TIMEOUT_MS 5000        /* connect + total; AWS gives up after about 5 s */
+#define TG_OIDC_MIN_TTL 300            /* Cache-Control max-age clamp, seconds: 5 min */
+#define TG_OIDC_MAX_TTL 86400          /* ... and 24 h */
+#define TG_OIDC_REFETCH_INTERVAL 30    /* unknown kid: at most one refetch per issuer per 30 s */
+#define TG_OIDC_MAX_ISSUERS 1000       /* issuers in the key cache */
+#define TG_TOKEN_SKEW 300              /* exp/nbf/iat clock skew, seconds (spec 2) */
+
+/* ---- sessions (spec 1.2, 6) ---- */
+#define TG_SESSION_MIN_DURATION 900
+#define TG_SESSION_MAX_DURATION 43200
+#define TG_SESSION_DEFAULT_DURATION 3600
+#define TG_SESSION_NAME_MAX 64
+#define TG_KEYRING_MAX_KEYS 16         /* live sealing keys; old ones are pruned after 12 h */
 
 /* clang-format on */
 

@@ -42,7 +42,7 @@ struct iam_fx {
 };
 
 /* Deterministic randomness (xorshift64*), so ids are reproducible. */
-static void fx_rand(void *ctx, uint8_t *out, size_t n)
+static inline void fx_rand(void *ctx, uint8_t *out, size_t n)
 {
     uint64_t *s = ctx;
     for (size_t i = 0; i < n; i++) {
@@ -53,7 +53,7 @@ static void fx_rand(void *ctx, uint8_t *out, size_t n)
     }
 }
 
-static int fx_reload(struct iam_fx *fx)
+static inline int fx_reload(struct iam_fx *fx)
 {
     struct tg_snapshot *next = NULL;
     if (tg_snapshot_load(fx->store, ++fx->generation, &next, &fx->err) < 0) {
@@ -64,7 +64,7 @@ static int fx_reload(struct iam_fx *fx)
     return 0;
 }
 
-static int fx_setup(struct iam_fx *fx)
+static inline int fx_setup(struct iam_fx *fx)
 {
     memset(fx, 0, sizeof(*fx));
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/tg-iam-test-XXXXXX");
@@ -86,7 +86,7 @@ static int fx_setup(struct iam_fx *fx)
     return fx_reload(fx);
 }
 
-static void fx_teardown(struct iam_fx *fx)
+static inline void fx_teardown(struct iam_fx *fx)
 {
     tg_snapshot_release(fx->snap);
     tg_store_close(fx->store);
@@ -103,7 +103,7 @@ static void fx_teardown(struct iam_fx *fx)
 /* Runs action with a form-encoded parameter string (already encoded).
  * Returns TG_OK or the error code; fx->body holds the response XML (or the
  * ErrorResponse) as a C string. */
-static enum tg_code fx_call_form(struct iam_fx *fx, const char *action, const char *form)
+static inline enum tg_code fx_call_form(struct iam_fx *fx, const char *action, const char *form)
 {
     struct tg_form f;
     tg_form_init(&f);
@@ -167,7 +167,7 @@ out:
 
 /* Runs action with name/value pairs (plain text, encoded here), ended by
  * NULL: fx_call(fx, "GetRole", "RoleName", "r", NULL). */
-static enum tg_code fx_call(struct iam_fx *fx, const char *action, ...)
+static inline enum tg_code fx_call(struct iam_fx *fx, const char *action, ...)
 {
     struct tg_buf form;
     tg_buf_init(&form, 4 * TG_FORM_MAX_VALUE);
@@ -192,14 +192,14 @@ static enum tg_code fx_call(struct iam_fx *fx, const char *action, ...)
     return rc;
 }
 
-static const char *fx_body(const struct iam_fx *fx)
+static inline const char *fx_body(const struct iam_fx *fx)
 {
     return fx->body.ptr ? (const char *)fx->body.ptr : "";
 }
 
 /* cmocka setup and teardown: *state is a fresh fixture (heap, freed by
  * fx_state_teardown). */
-static int fx_state_setup(void **state)
+static inline int fx_state_setup(void **state)
 {
     struct iam_fx *fx = calloc(1, sizeof(*fx));
     if (fx == NULL || fx_setup(fx) < 0) {
@@ -210,7 +210,7 @@ static int fx_state_setup(void **state)
     return 0;
 }
 
-static int fx_state_teardown(void **state)
+static inline int fx_state_teardown(void **state)
 {
     struct iam_fx *fx = *state;
     fx_teardown(fx);
@@ -223,7 +223,7 @@ static int fx_state_teardown(void **state)
 
 /* The body of the last call contains (or does not contain) a fragment;
  * the failure names the caller's line. */
-static void fx_has_impl(const struct iam_fx *fx, const char *want, int line)
+static inline void fx_has_impl(const struct iam_fx *fx, const char *want, int line)
 {
     if (strstr(fx_body(fx), want) == NULL) {
         print_error("line %d: expected\n  %s\nin\n  %s\n", line, want, fx_body(fx));
@@ -232,7 +232,7 @@ static void fx_has_impl(const struct iam_fx *fx, const char *want, int line)
 }
 #define assert_has(fx, want) fx_has_impl((fx), (want), __LINE__)
 
-static void fx_lacks_impl(const struct iam_fx *fx, const char *unwanted, int line)
+static inline void fx_lacks_impl(const struct iam_fx *fx, const char *unwanted, int line)
 {
     if (strstr(fx_body(fx), unwanted) != NULL) {
         print_error("line %d: unexpected\n  %s\nin\n  %s\n", line, unwanted, fx_body(fx));
@@ -249,7 +249,7 @@ struct fx_action {
 
 /* The file's table (table_n entries) holds exactly the n wanted actions,
  * each found under its exact name with its flags. */
-static void fx_check_actions(const struct fx_action *want, size_t n, size_t table_n)
+static inline void fx_check_actions(const struct fx_action *want, size_t n, size_t table_n)
 {
     assert_int_equal(table_n, n);
     for (size_t i = 0; i < n; i++) {

@@ -27,7 +27,8 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     snprintf(f->dir, sizeof(f->dir), "/tmp/tg-http-test-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    struct tg_server_config cfg = {f->dir, NULL, NULL, false, TG_POLICY_TRUST_SIZE_DEFAULT};
+    struct tg_server_config cfg = {f->dir, NULL, NULL, false, TG_POLICY_TRUST_SIZE_DEFAULT,
+                                   NULL,   NULL};
     struct tg_error err;
     assert_int_equal(tg_server_open(&cfg, &f->srv, &err), 0);
     assert_int_equal(tg_http_start(f->srv, "127.0.0.1", 0, 2, &f->http, &err), 0);

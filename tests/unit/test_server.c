@@ -70,7 +70,8 @@ static void cred_value(const char *text, const char *key, char *out, size_t cap)
 
 static int open_server(struct fx *f, const char *account, const char *region)
 {
-    struct tg_server_config cfg = {f->dir, account, region, false, TG_POLICY_TRUST_SIZE_DEFAULT};
+    struct tg_server_config cfg = {f->dir, account, region, false, TG_POLICY_TRUST_SIZE_DEFAULT,
+                                   NULL,   NULL};
     struct tg_error err;
     tg_error_clear(&err);
     int rc = tg_server_open(&cfg, &f->srv, &err);

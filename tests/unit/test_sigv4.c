@@ -653,7 +653,7 @@ static void test_signing_key(void **state)
 struct treq {
     struct tg_sigv4_header h[40];
     char names[40][64];
-    char values[40][8192];
+    char values[40][TG_SIGV4_MAX_SESSION_TOKEN + 64];
     size_t n;
     char path[256];
     char query[8192];

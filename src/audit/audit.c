@@ -1,0 +1,501 @@
+/*
+ * audit: CloudTrail-shaped events, one JSON object per line (JSON Lines).
+ *
+ * Shell module: it does file I/O, reads the clock and draws randomness.
+ *
+ * The file is opened O_APPEND, so every write(2) lands at the end of the
+ * file whatever other writers did, and each line goes out in one write(2)
+ * under a mutex, so lines from concurrent requests never interleave. There
+ * is no user-space buffer: once tg_audit_write returns, the line is in the
+ * kernel and survives a crash of the process. Surviving a crash of the
+ * machine needs the page cache on disk: the writer that finds the last
+ * fdatasync(2) older than a second starts one (outside the mutex), so a
+ * power loss costs at most about a second of events without an fsync per
+ * line.
+ *
+ * A line is json_dumps(JSON_COMPACT): JSON escapes every control character
+ * (RFC 8259 §7), so a value with a newline in it cannot split a line or
+ * forge one.
+ */
+#include "audit/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A line longer than this is replaced by a stub: the largest real event (an
+ * IAM call echoing a 131,072-char policy, JSON-escaped) stays far below it,
+ * and nothing else may make one request write megabytes. Local until the
+ * lead moves it to util/limits.h. */
+#ifndef TG_AUDIT_MAX_LINE
+#define TG_AUDIT_MAX_LINE 4194304
+#endif
+
+/* fdatasync at most this often (see the file comment). */
+#define AUDIT_SYNC_INTERVAL_MS 1000
+
+/* The CloudTrail record format version whose field set we follow. */
+#define AUDIT_EVENT_VERSION "1.08"
+
+struct tg_audit {
+    int fd; /* -1: events are dropped (no audit file configured) */
+    pthread_mutex_t mu;
+    bool torn;            /* under mu: the last write stopped mid-line */
+    bool failing;         /* under mu: the last write failed (reported once) */
+    int64_t last_sync_ms; /* under mu: monotonic time of the last fdatasync */
+};
+
+/* ---- opening ---------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tg_audit_open(const char *path, struct tg_audit **out, struct tg_error *err)
+{
+    int rc = -1;
+    int fd = -1;
+    struct tg_audit *a = NULL;
+
+    *out = NULL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        goto out;
+    }
+    a->fd = -1;
+    if (path != NULL) {
+        /* O_NOFOLLOW: a symlink planted at the audit path must not redirect
+         * our appends to another file. 0600: the trail names every caller
+         * and role; only the server's user reads it. */
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            int e = errno;
+            tg_error_set(err, TG_E_INTERNAL_FAILURE, "cannot open the audit file %s", path);
+            tg_error_detail(err, "%s",
+                            e == ELOOP ? "it is a symbolic link, which is refused" : strerror(e));
+            goto out;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            int e = errno;
+            tg_error_set(err, TG_E_INTERNAL_FAILURE, "cannot open the audit file %s", path);
+            tg_error_detail(err, "fstat: %s", strerror(e));
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            tg_error_set(err, TG_E_INTERNAL_FAILURE, "cannot open the audit file %s", path);
+            tg_error_detail(err, "it is not a regular file");
+            goto out;
+        }
+        /* An existing file with broader rights is refused rather than
+         * silently tightened: whoever could read it may already have a copy,
+         * and the operator should know (docs/audit.md). */
+        if ((st.st_mode & 077) != 0) {
+            tg_error_set(err, TG_E_INTERNAL_FAILURE, "cannot open the audit file %s", path);
+            tg_error_detail(err,
+                            "its mode %04o lets group or others access it; run chmod 600 on it "
+                            "(the audit trail must be readable by its owner only)",
+                            (unsigned)(st.st_mode & 07777));
+            goto out;
+        }
+        if (st.st_uid != geteuid()) {
+            tg_error_set(err, TG_E_INTERNAL_FAILURE, "cannot open the audit file %s", path);
+            tg_error_detail(err, "it belongs to uid %u, not to the server's uid %u",
+                            (unsigned)st.st_uid, (unsigned)geteuid());
+            goto out;
+        }
+    }
+    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        goto out;
+    }
+    a->fd = fd;
+    fd = -1;
+    a->last_sync_ms = mono_ms();
+    *out = a;
+    a = NULL;
+    rc = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(a);
+    return rc;
+}
+
+void tg_audit_close(struct tg_audit *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->fd >= 0) {
+        (void)fdatasync(a->fd);
+        close(a->fd);
+    }
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+/* ---- building events ---------------------------------------------------------- */
+
+json_t *tg_audit_str(struct tg_cur s)
+{
+    if (tg_utf8_valid(s)) {
+        /* json_stringn keeps embedded NULs; the serializer writes \u0000. */
+        return json_stringn(s.len > 0 ? (const char *)s.ptr : "", s.len);
+    }
+    /* Invalid UTF-8 from outside (a User-Agent header, say) must not lose
+     * the event: each byte that does not start a valid sequence becomes one
+     * U+FFFD (simpler than WHATWG's one per maximal subpart; the reader sees
+     * that bytes were replaced either way). */
+    if (s.len > SIZE_MAX / 3) {
+        return NULL;
+    }
+    json_t *j = NULL;
+    struct tg_buf b;
+    tg_buf_init(&b, s.len * 3);
+    size_t i = 0;
+    while (i < s.len) {
+        uint8_t c = s.ptr[i];
+        size_t n = c < 0x80                 ? 1
+                   : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef ? 3
+                   : c >= 0xf0 && c <= 0xf4 ? 4
+                                            : 0;
+        if (n > 0 && n <= s.len - i && tg_utf8_valid(tg_cur_make(s.ptr + i, n))) {
+            TG_GUARD_GOTO(tg_buf_append(&b, s.ptr + i, n), out);
+            i += n;
+        } else {
+            TG_GUARD_GOTO(tg_buf_append(&b, "\xef\xbf\xbd", 3), out);
+            i++;
+        }
+    }
+    j = json_stringn(b.len > 0 ? (const char *)b.ptr : "", b.len);
+out:
+    tg_buf_free(&b);
+    return j;
+}
+
+int tg_audit_set(struct tg_audit_event *ev, const char *key, json_t *value)
+{
+    if (ev == NULL || ev->obj == NULL || key == NULL || value == NULL) {
+        json_decref(value);
+        return -1;
+    }
+    /* json_object_set_new takes the reference even when it fails. */
+    return json_object_set_new(ev->obj, key, value) == 0 ? 0 : -1;
+}
+
+/* A field from our own code or from outside; NULL is written as null. */
+static json_t *str_or_null(const char *s)
+{
+    return s == NULL ? json_null() : tg_audit_str(tg_cur_str(s));
+}
+
+int tg_audit_event_begin(struct tg_audit_event *ev, int64_t now_ms, const char *source,
+                         const char *name, const char *region, const char *source_ip,
+                         const char *user_agent, const char *request_id)
+{
+    char when[TG_ISO8601_LEN];
+    uint8_t rnd[16];
+    char id[TG_UUID_LEN];
+
+    memset(ev, 0, sizeof(*ev));
+    ev->obj = json_object();
+    if (ev->obj == NULL) {
+        return -1;
+    }
+    /* CloudTrail's eventTime has whole seconds: "2026-01-01T00:00:00Z". */
+    int64_t t = now_ms / 1000 - (now_ms % 1000 < 0 ? 1 : 0);
+    tg_time_iso8601(t, when);
+    tg_random(NULL, rnd, sizeof(rnd));
+    tg_uuid_format(rnd, id);
+
+    /* Order of a CloudTrail record; tg_audit_write restores it for fields
+     * set later (userIdentity, errorCode, ...). requestParameters and
+     * responseElements are null until set, as in CloudTrail. */
+    if (tg_audit_set(ev, "eventVersion", json_string(AUDIT_EVENT_VERSION)) < 0 ||
+        tg_audit_set(ev, "eventTime", json_string(when)) < 0 ||
+        tg_audit_set(ev, "eventSource", str_or_null(source)) < 0 ||
+        tg_audit_set(ev, "eventName", str_or_null(name)) < 0 ||
+        tg_audit_set(ev, "awsRegion", str_or_null(region)) < 0 ||
+        tg_audit_set(ev, "sourceIPAddress", str_or_null(source_ip)) < 0 ||
+        tg_audit_set(ev, "userAgent", str_or_null(user_agent)) < 0 ||
+        tg_audit_set(ev, "requestParameters", json_null()) < 0 ||
+        tg_audit_set(ev, "responseElements", json_null()) < 0 ||
+        tg_audit_set(ev, "requestID", str_or_null(request_id)) < 0 ||
+        tg_audit_set(ev, "eventID", json_string(id)) < 0 ||
+        tg_audit_set(ev, "eventType", json_string("AwsApiCall")) < 0) {
+        tg_audit_event_free(ev);
+        return -1;
+    }
+    return 0;
+}
+
+void tg_audit_event_forbid(struct tg_audit_event *ev, struct tg_cur secret)
+{
+    /* An empty value cannot leak and would match every line. */
+    if (secret.len == 0) {
+        return;
+    }
+    if (ev->n_forbidden >= TG_AUDIT_MAX_FORBIDDEN) {
+        /* More forbidden values than slots is a caller's bug; dropping one
+         * would turn the guard off for it, so the event is poisoned instead:
+         * n_forbidden above the maximum makes tg_audit_write write the
+         * redaction stub. */
+        ev->n_forbidden = TG_AUDIT_MAX_FORBIDDEN + 1;
+        return;
+    }
+    ev->forbidden[ev->n_forbidden++] = secret;
+}
+
+void tg_audit_event_free(struct tg_audit_event *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+    json_decref(ev->obj);
+    memset(ev, 0, sizeof(*ev));
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+/* CloudTrail's field order; other fields (decision, ...) follow in the order
+ * they were set. */
+static const char *const field_order[] = {
+    "eventVersion",      "userIdentity",     "eventTime",          "eventSource",   "eventName",
+    "awsRegion",         "sourceIPAddress",  "userAgent",          "errorCode",     "errorMessage",
+    "requestParameters", "responseElements", "requestID",          "eventID",       "readOnly",
+    "eventType",         "managementEvent",  "recipientAccountId", "eventCategory",
+};
+
+static json_t *ordered_copy(json_t *obj)
+{
+    json_t *o = json_object();
+    if (o == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < TG_ARRAY_LEN(field_order); i++) {
+        json_t *v = json_object_get(obj, field_order[i]);
+        if (v != NULL && json_object_set(o, field_order[i], v) < 0) {
+            goto fail;
+        }
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (json_object_get(o, key) == NULL && json_object_set(o, key, v) < 0) {
+            goto fail;
+        }
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+/* Does the serialized line hold a forbidden value? Secrets are searched as
+ * they are and as JSON would escape them: tokens, secret keys and session
+ * tokens are base64, base64url or alphanumeric, which JSON writes unchanged
+ * ('/' is not escaped without JSON_ESCAPE_SLASH), so the raw search is the
+ * one that matters; the escaped search covers a secret with '"', '\\' or a
+ * control character. */
+static bool holds_forbidden(const struct tg_audit_event *ev, const char *line, size_t len)
+{
+    size_t n_forbidden =
+        ev->n_forbidden < TG_AUDIT_MAX_FORBIDDEN ? ev->n_forbidden : TG_AUDIT_MAX_FORBIDDEN;
+    for (size_t i = 0; i < n_forbidden; i++) {
+        struct tg_cur s = ev->forbidden[i];
+        if (memmem(line, len, s.ptr, s.len) != NULL) {
+            return true;
+        }
+        json_t *j = json_stringn((const char *)s.ptr, s.len);
+        char *esc = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+        json_decref(j);
+        if (esc != NULL) {
+            /* Without the quotes json_dumps put around it. */
+            size_t n = strlen(esc);
+            bool hit = n > 2 && memmem(line, len, esc + 1, n - 2) != NULL;
+            tg_wipe(esc, n);
+            free(esc);
+            if (hit) {
+                return true;
+            }
+        }
+        /* A secret that is not UTF-8 cannot appear in a JSON string as it
+         * is; tg_audit_str would have replaced its bad bytes. */
+    }
+    return false;
+}
+
+/* A poisoned event (more forbidden values than slots) counts as leaking. */
+static bool line_leaks(const struct tg_audit_event *ev, const char *line, size_t len)
+{
+    return ev->n_forbidden > TG_AUDIT_MAX_FORBIDDEN || holds_forbidden(ev, line, len);
+}
+
+/* Appends "\n" + json + "\n" (the leading newline only after a torn write,
+ * so the fragment ends its own line) in one write(2). Takes line. */
+static int append_line(struct tg_audit *a, char *line, size_t len)
+{
+    int rc = -1;
+    char *buf = malloc(len + 2);
+    if (buf == NULL) {
+        goto out;
+    }
+    buf[0] = '\n';
+    memcpy(buf + 1, line, len);
+    buf[len + 1] = '\n';
+
+    bool sync = false;
+    pthread_mutex_lock(&a->mu);
+    const char *p = a->torn ? buf : buf + 1;
+    size_t n = a->torn ? len + 2 : len + 1;
+    size_t off = 0;
+    int e = 0;
+    while (off < n) {
+        ssize_t w = write(a->fd, p + off, n - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            e = w < 0 ? errno : EIO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (off == n) {
+        a->torn = false;
+        a->failing = false;
+        rc = 0;
+        int64_t now = mono_ms();
+        if (now - a->last_sync_ms >= AUDIT_SYNC_INTERVAL_MS) {
+            a->last_sync_ms = now;
+            sync = true;
+        }
+    } else {
+        a->torn = a->torn || off > 0;
+        if (!a->failing) {
+            /* Once per outage, not per request: the operator's log must see
+             * it, and a full disk must not flood that log too. */
+            fprintf(stderr, "tegata: audit: write failed: %s; events are being lost\n",
+                    strerror(e));
+            a->failing = true;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (sync) {
+        /* Outside the mutex: other writers go on while the disk works. */
+        (void)fdatasync(a->fd);
+    }
+out:
+    free(buf);
+    free(line);
+    return rc;
+}
+
+/* The stub written instead of an event that cannot be written: the event's
+ * identifying fields, each kept only if it holds no forbidden value. */
+static int write_stub(struct tg_audit *a, const struct tg_audit_event *ev, const char *code,
+                      const char *message)
+{
+    static const char *const keep[] = {"eventVersion", "eventTime", "eventSource",
+                                       "eventName",    "awsRegion", "sourceIPAddress",
+                                       "requestID",    "eventID",   "eventType"};
+    int rc = -1;
+    char *line = NULL;
+    json_t *stub = json_object();
+    if (stub == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < TG_ARRAY_LEN(keep); i++) {
+        json_t *v = json_object_get(ev->obj, keep[i]);
+        char *one = v != NULL ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+        bool ok = one != NULL && !holds_forbidden(ev, one, strlen(one));
+        free(one);
+        if (ok && json_object_set(stub, keep[i], v) < 0) {
+            goto out;
+        }
+    }
+    if (json_object_set_new(stub, "errorCode", json_string(code)) < 0 ||
+        json_object_set_new(stub, "errorMessage", json_string(message)) < 0) {
+        goto out;
+    }
+    line = json_dumps(stub, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (line == NULL) {
+        goto out;
+    }
+    size_t len = strlen(line);
+    /* Belt and braces: the stub is checked like any line. */
+    if (holds_forbidden(ev, line, len)) {
+        goto out;
+    }
+    if (a == NULL || a->fd < 0) {
+        rc = 0;
+        goto out;
+    }
+    rc = append_line(a, line, len);
+    line = NULL;
+out:
+    free(line);
+    json_decref(stub);
+    return rc;
+}
+
+int tg_audit_write(struct tg_audit *a, struct tg_audit_event *ev)
+{
+    int rc = -1;
+    json_t *ordered = NULL;
+    char *line = NULL;
+    size_t len = 0;
+
+    if (ev == NULL || ev->obj == NULL) {
+        goto out;
+    }
+    ordered = ordered_copy(ev->obj);
+    if (ordered != NULL) {
+        line = json_dumps(ordered, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    if (line == NULL) {
+        (void)write_stub(a, ev, "AuditSerializationFailure",
+                         "The event could not be serialized and was not written.");
+        goto out;
+    }
+    len = strlen(line);
+    /* The guard runs even when events are dropped, so that a leak shows up
+     * as -1 in every configuration (tests run without an audit file too). */
+    if (line_leaks(ev, line, len)) {
+        tg_wipe(line, len);
+        (void)write_stub(a, ev, "AuditRedactionFailure",
+                         "The event contained a value that must never be logged (a token, "
+                         "a secret or a session token) and was not written.");
+        goto out;
+    }
+    if (len > TG_AUDIT_MAX_LINE) {
+        (void)write_stub(a, ev, "AuditEventTooLarge",
+                         "The event was larger than the audit line limit and was not written.");
+        goto out;
+    }
+    if (a == NULL || a->fd < 0) {
+        rc = 0;
+        goto out;
+    }
+    rc = append_line(a, line, len);
+    line = NULL;
+out:
+    free(line);
+    json_decref(ordered);
+    tg_audit_event_free(ev);
+    return rc;
+}

@@ -1,0 +1,750 @@
+/* sts: AssumeRoleWithWebIdentity and GetCallerIdentity (spec 1, 2, 3, 5.3). */
+#include "sts/sts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+#define VALIDATION_PREFIX "1 validation error detected: "
+#define ECHO_MAX 128        /* bytes of a rejected parameter echoed back */
+#define NAME_CHARS "+=,.@-" /* [\w+=,.@-] besides word characters (spec 1.2) */
+#define MSG_NOT_AUTHORIZED "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+#define MSG_NO_KEY                                                                                 \
+    "Couldn't retrieve verification key from your identity provider,  please reference "           \
+    "AssumeRoleWithWebIdentity documentation for requirements"
+
+/* ---- parameters ------------------------------------------------------- */
+
+static void echo(struct tg_cur v, char out[ECHO_MAX + 4])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v.len && n < ECHO_MAX; i++) {
+        uint8_t c = v.ptr[i];
+        out[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (v.len > ECHO_MAX) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+static int value_error(struct tg_error *err, struct tg_cur v, const char *field,
+                       const char *constraint)
+{
+    char e[ECHO_MAX + 4];
+    echo(v, e);
+    return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                        VALIDATION_PREFIX "Value '%s' at '%s' failed to satisfy constraint: %s", e,
+                        field, constraint);
+}
+
+static int required(const struct tg_form *in, const char *name, const char *field,
+                    struct tg_cur *out, struct tg_error *err)
+{
+    const struct tg_cur *v = tg_form_get(in, name);
+    if (v == NULL) {
+        return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                            VALIDATION_PREFIX "Value null at '%s' failed to satisfy constraint: "
+                                              "Member must not be null",
+                            field);
+    }
+    *out = *v;
+    return 0;
+}
+
+static bool name_chars_ok(struct tg_cur v, const char *extra)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        uint8_t c = v.ptr[i];
+        bool word =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        if (!word && (c == 0 || strchr(extra, c) == NULL)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* arn:aws:iam::<12 digits>:role/<path><name> (spec 1.2: "Request ARN is invalid"). */
+static bool role_arn_valid(struct tg_cur a)
+{
+    const char *prefix = "arn:aws:iam::";
+    size_t pn = strlen(prefix);
+    if (a.len < 20 || a.len > TG_IAM_MAX_ARN || !tg_cur_starts_with(a, prefix) ||
+        a.len < pn + 12 + 6 + 1) {
+        return false;
+    }
+    for (size_t i = pn; i < pn + 12; i++) {
+        if (a.ptr[i] < '0' || a.ptr[i] > '9') {
+            return false;
+        }
+    }
+    struct tg_cur rest = tg_cur_make(a.ptr + pn + 12, a.len - pn - 12);
+    return tg_cur_starts_with(rest, ":role/") && a.ptr[a.len - 1] != '/';
+}
+
+static int parse_params(const struct tg_form *in, struct tg_sts_awrwi *st, struct tg_error *err)
+{
+    TG_GUARD(required(in, "RoleArn", "roleArn", &st->role_arn, err));
+    TG_GUARD(required(in, "RoleSessionName", "roleSessionName", &st->session_name, err));
+    TG_GUARD(required(in, "WebIdentityToken", "webIdentityToken", &st->token, err));
+
+    if (st->role_arn.len < 20) {
+        return value_error(err, st->role_arn, "roleArn",
+                           "Member must have length greater than or equal to 20");
+    }
+    if (st->role_arn.len > TG_IAM_MAX_ARN) {
+        return value_error(err, st->role_arn, "roleArn",
+                           "Member must have length less than or equal to 2048");
+    }
+    if (st->session_name.len < 2) {
+        return value_error(err, st->session_name, "roleSessionName",
+                           "Member must have length greater than or equal to 2");
+    }
+    if (st->session_name.len > TG_SESSION_NAME_MAX) {
+        return value_error(err, st->session_name, "roleSessionName",
+                           "Member must have length less than or equal to 64");
+    }
+    if (!name_chars_ok(st->session_name, NAME_CHARS)) {
+        return value_error(err, st->session_name, "roleSessionName",
+                           "Member must satisfy regular expression pattern: [\\w+=,.@-]*");
+    }
+    /* The token is sensitive: its value is never echoed. */
+    if (st->token.len < 4) {
+        return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                            VALIDATION_PREFIX "Value at 'webIdentityToken' failed to satisfy "
+                                              "constraint: Member must have length greater than "
+                                              "or equal to 4");
+    }
+    if (st->token.len > TG_JOSE_MAX_TOKEN) {
+        return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                            VALIDATION_PREFIX "Value at 'webIdentityToken' failed to satisfy "
+                                              "constraint: Member must have length less than "
+                                              "or equal to 20000");
+    }
+    st->duration = TG_SESSION_DEFAULT_DURATION;
+    const struct tg_cur *d = tg_form_get(in, "DurationSeconds");
+    if (d != NULL) {
+        int64_t v = 0;
+        if (tg_cur_to_i64(*d, &v) < 0) {
+            return value_error(err, *d, "durationSeconds", "Member must be an integer");
+        }
+        if (v < TG_SESSION_MIN_DURATION) {
+            return value_error(err, *d, "durationSeconds",
+                               "Member must have value greater than or equal to 900");
+        }
+        if (v > TG_SESSION_MAX_DURATION) {
+            return value_error(err, *d, "durationSeconds",
+                               "Member must have value less than or equal to 43200");
+        }
+        st->duration = v;
+    }
+    if (!role_arn_valid(st->role_arn)) {
+        return tg_error_set(err, TG_E_VALIDATION_ERROR, "Request ARN is invalid");
+    }
+    /* spec 1.2: ProviderId is for OAuth 2.0 access tokens of two social
+     * providers only; tegata takes OpenID Connect ID tokens. Session
+     * policies are refused rather than ignored, so that a caller never gets
+     * more than it asked for. */
+    if (tg_form_get(in, "ProviderId") != NULL) {
+        return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                            "ProviderId is only for OAuth 2.0 access tokens; omit it for "
+                            "OpenID Connect ID tokens");
+    }
+    if (tg_form_get(in, "Policy") != NULL || tg_form_get(in, "PolicyArns.member.1") != NULL ||
+        tg_form_get(in, "PolicyArns.member.1.arn") != NULL) {
+        return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                            "Session policies (Policy, PolicyArns) are not supported by this "
+                            "server yet");
+    }
+    return 0;
+}
+
+/* ---- provider ---------------------------------------------------------------- */
+
+static const char *provider_tag(const struct tg_snap_provider *p, const char *key)
+{
+    const json_t *tags = json_object_get(p->e.doc, "tags");
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "Key"));
+        if (k != NULL && strcmp(k, key) == 0) {
+            return json_string_value(json_object_get(t, "Value"));
+        }
+    }
+    return NULL;
+}
+
+/* "RS256,ES256,EdDSA" or "RS256 ES256" -> mask; unknown names are ignored
+ * (and HMAC/none can never be named: tg_jose_alg_from_name knows only
+ * asymmetric ones). */
+static uint32_t algs_from_tag(const char *v)
+{
+    uint32_t mask = 0;
+    const char *p = v;
+    while (*p != '\0') {
+        size_t skip = strspn(p, ", \t");
+        p += skip;
+        size_t n = strcspn(p, ", \t");
+        if (n == 0) {
+            break;
+        }
+        enum tg_jose_alg a = tg_jose_alg_from_name(tg_cur_make(p, n));
+        if (a != TG_JOSE_ALG_NONE) {
+            mask |= TG_JOSE_ALG_BIT(a);
+        }
+        p += n;
+    }
+    return mask;
+}
+
+static const struct tg_snap_provider *provider_for_iss(const struct tg_snapshot *snap,
+                                                       const char *iss)
+{
+    const char *key = NULL;
+    if (strncmp(iss, "https://", 8) == 0) {
+        key = iss + 8;
+    } else if (strncmp(iss, "http://", 7) == 0) {
+        key = iss + 7;
+    } else {
+        return NULL;
+    }
+    const struct tg_snap_provider *p = tg_snapshot_provider_by_key(snap, tg_cur_str(key));
+    /* spec 2 step 3: exact string comparison, scheme included */
+    return (p != NULL && strcmp(p->url, iss) == 0) ? p : NULL;
+}
+
+/* For the operator: a provider that differs from iss only by a trailing
+ * slash (seed 000, spec 10.1). */
+static const struct tg_snap_provider *provider_slash_twin(const struct tg_snapshot *snap,
+                                                          const char *iss)
+{
+    size_t n = strlen(iss);
+    char alt[TG_IAM_MAX_URL + 2];
+    if (n == 0 || n > TG_IAM_MAX_URL) {
+        return NULL;
+    }
+    if (iss[n - 1] == '/') {
+        memcpy(alt, iss, n - 1);
+        alt[n - 1] = '\0';
+    } else {
+        memcpy(alt, iss, n);
+        alt[n] = '/';
+        alt[n + 1] = '\0';
+    }
+    return provider_for_iss(snap, alt);
+}
+
+int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
+                       struct tg_sts_awrwi *st, struct tg_error *err)
+{
+    memset(st, 0, sizeof(*st));
+    tg_buf_init_secret(&st->session_token, TG_SIGV4_MAX_SESSION_TOKEN);
+    st->decision = json_object();
+    if (st->decision == NULL) {
+        return tg_error_code(err, TG_E_INTERNAL_FAILURE);
+    }
+    TG_GUARD(parse_params(in, st, err));
+
+    /* Parse with every algorithm we know, then hold it to the provider's
+     * set once the provider is known (the issuer is inside the token). */
+    if (tg_jose_jws_parse(st->token.ptr, st->token.len, TG_JOSE_ALGS_ALL, &st->jws, err) < 0) {
+        json_object_set_new(st->decision, "reason", json_string(err->detail));
+        return -1;
+    }
+    st->jws_ok = true;
+    json_object_set_new(st->decision, "alg", json_string(tg_jose_alg_name(st->jws.alg)));
+    if (st->jws.has_kid) {
+        json_object_set_new(st->decision, "kid", json_string(st->jws.kid));
+    }
+    const char *iss = json_string_value(json_object_get(st->jws.payload, "iss"));
+    if (iss == NULL) {
+        json_object_set_new(st->decision, "reason", json_string("no iss claim"));
+        return tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: iss");
+    }
+    json_object_set_new(st->decision, "issuer", json_string(iss));
+    st->provider = provider_for_iss(ctx->snap, iss);
+    if (st->provider == NULL) {
+        const struct tg_snap_provider *twin = provider_slash_twin(ctx->snap, iss);
+        char why[700];
+        if (twin != NULL) {
+            snprintf(why, sizeof(why),
+                     "no provider for iss %.255s; provider %.255s differs only by a trailing "
+                     "slash, which is significant (as at AWS)",
+                     iss, twin->url);
+        } else {
+            snprintf(why, sizeof(why), "no provider for iss %.255s", iss);
+        }
+        json_object_set_new(st->decision, "reason", json_string(why));
+        tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN,
+                     "No OpenIDConnect provider found in your account for %.512s", iss);
+        return tg_error_detail(err, "%s", why);
+    }
+    json_object_set_new(st->decision, "provider", json_string(st->provider->arn));
+    const char *tag = provider_tag(st->provider, TG_STS_TAG_ALGORITHMS);
+    st->allowed_algs = tag != NULL ? algs_from_tag(tag) : TG_JOSE_ALGS_AWS;
+    if ((TG_JOSE_ALG_BIT(st->jws.alg) & st->allowed_algs) == 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "algorithm %s is not allowed for this provider (tag %s)",
+                 tg_jose_alg_name(st->jws.alg), TG_STS_TAG_ALGORITHMS);
+        json_object_set_new(st->decision, "reason", json_string(why));
+        tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "Unsupported token signing algorithm %s",
+                     tg_jose_alg_name(st->jws.alg));
+        return tg_error_detail(err, "%s", why);
+    }
+    const json_t *tps = json_object_get(st->provider->e.doc, "thumbprints");
+    size_t i;
+    const json_t *tp;
+    json_array_foreach(tps, i, tp)
+    {
+        if (st->n_thumbprints < TG_IAM_MAX_THUMBPRINTS && json_is_string(tp)) {
+            st->thumbprints[st->n_thumbprints++] = json_string_value(tp);
+        }
+    }
+    (void)ctx;
+    return 0;
+}
+
+/* ---- claims --------------------------------------------------------------- */
+
+static int claim_fail(struct tg_sts_awrwi *st, struct tg_error *err, enum tg_code code,
+                      const char *message, const char *why)
+{
+    json_object_set_new(st->decision, "reason", json_string(why));
+    tg_error_set(err, code, "%s", message);
+    return tg_error_detail(err, "%s", why);
+}
+
+/* spec 1.2: "Timestamps inside must be integers". Absent: 0, present. */
+static int time_claim(const json_t *payload, const char *name, bool *present, int64_t *out)
+{
+    const json_t *v = json_object_get(payload, name);
+    *present = v != NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* aud: a string, or an array with any element, in the client ids
+ * (spec 2 step 6). Returns the matched audience (borrowed) or NULL. */
+static const char *match_audience(const json_t *payload, const json_t *client_ids, bool *missing)
+{
+    const json_t *aud = json_object_get(payload, "aud");
+    *missing = aud == NULL;
+    size_t n_aud = json_is_array(aud) ? json_array_size(aud) : 1;
+    if (n_aud > TG_JOSE_MAX_AUDIENCES) {
+        return NULL;
+    }
+    for (size_t a = 0; a < n_aud; a++) {
+        const json_t *v = json_is_array(aud) ? json_array_get(aud, a) : aud;
+        const char *s = json_string_value(v);
+        if (s == NULL) {
+            continue;
+        }
+        size_t i;
+        const json_t *cid;
+        json_array_foreach(client_ids, i, cid)
+        {
+            const char *c = json_string_value(cid);
+            if (c != NULL && strcmp(c, s) == 0) {
+                return s;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- the request context: <provider key>:<claim> (spec 3) --------------- */
+
+#define CTX_MAX (TG_JOSE_MAX_CLAIMS + 4)
+
+struct claim_ctx {
+    struct tg_policy_ctx_entry entries[CTX_MAX];
+    size_t n;
+    char *owned[CTX_MAX * 2]; /* keys and value arrays */
+    size_t n_owned;
+    char scalar_text[CTX_MAX][32]; /* numbers and booleans as text */
+    const char *single[CTX_MAX];   /* one-value arrays */
+};
+
+static void claim_ctx_free(struct claim_ctx *c)
+{
+    for (size_t i = 0; i < c->n_owned; i++) {
+        free(c->owned[i]);
+    }
+}
+
+static bool aws_claim(const char *claim)
+{
+    /* spec 3.1: the keys AWS puts in the context for a generic OIDC provider */
+    return strcmp(claim, "aud") == 0 || strcmp(claim, "sub") == 0 || strcmp(claim, "azp") == 0 ||
+           strcmp(claim, "amr") == 0;
+}
+
+/* Adds "<prefix>:<claim>" (or the global key claim when prefix is NULL). */
+static int ctx_add(struct claim_ctx *c, const char *prefix, const char *claim,
+                   const char *const *values, size_t n_values)
+{
+    if (c->n >= CTX_MAX || c->n_owned >= TG_ARRAY_LEN(c->owned)) {
+        return -1;
+    }
+    const char *key = claim;
+    if (prefix != NULL) {
+        size_t kn = strlen(prefix) + 1 + strlen(claim) + 1;
+        char *k = malloc(kn);
+        if (k == NULL) {
+            return -1;
+        }
+        snprintf(k, kn, "%s:%s", prefix, claim);
+        c->owned[c->n_owned++] = k;
+        key = k;
+    }
+    c->entries[c->n].key = key;
+    c->entries[c->n].values = values;
+    c->entries[c->n].n_values = n_values;
+    c->n++;
+    return 0;
+}
+
+static int ctx_add1(struct claim_ctx *c, const char *prefix, const char *claim, const char *value)
+{
+    if (c->n >= CTX_MAX) {
+        return -1;
+    }
+    c->single[c->n] = value;
+    return ctx_add(c, prefix, claim, &c->single[c->n], 1);
+}
+
+static int build_context(struct claim_ctx *c, const struct tg_sts_awrwi *st, const char *audience,
+                         bool aws_only)
+{
+    const char *prefix = st->provider->e.key; /* the provider URL without the scheme */
+    const char *claim;
+    const json_t *v;
+    json_object_foreach((json_t *)st->jws.payload, claim, v)
+    {
+        if (aws_only && !aws_claim(claim)) {
+            continue;
+        }
+        if (strcmp(claim, "aud") == 0) {
+            /* the matched audience, as AWS's <provider>:aud (spec 2 step 6) */
+            TG_GUARD(ctx_add1(c, prefix, claim, audience));
+        } else if (json_is_string(v)) {
+            TG_GUARD(ctx_add1(c, prefix, claim, json_string_value(v)));
+        } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+            if (c->n >= CTX_MAX) {
+                return -1;
+            }
+            char *t = c->scalar_text[c->n];
+            if (json_is_integer(v)) {
+                snprintf(t, 32, "%lld", (long long)json_integer_value(v));
+            } else if (json_is_real(v)) {
+                snprintf(t, 32, "%.17g", json_real_value(v));
+            } else {
+                snprintf(t, 32, "%s", json_is_true(v) ? "true" : "false");
+            }
+            TG_GUARD(ctx_add1(c, prefix, claim, t));
+        } else if (json_is_array(v)) {
+            /* an array of strings is a multi-valued key; other arrays are
+             * not addressable, like nested objects (spec 3.1) */
+            size_t n = json_array_size(v);
+            bool all_strings = n <= TG_POLICY_MAX_VALUES;
+            for (size_t i = 0; all_strings && i < n; i++) {
+                all_strings = json_is_string(json_array_get(v, i));
+            }
+            if (!all_strings || c->n_owned >= TG_ARRAY_LEN(c->owned)) {
+                continue;
+            }
+            const char **vals = calloc(n > 0 ? n : 1, sizeof(*vals));
+            if (vals == NULL) {
+                return -1;
+            }
+            c->owned[c->n_owned++] = (char *)vals;
+            for (size_t i = 0; i < n; i++) {
+                vals[i] = json_string_value(json_array_get(v, i));
+            }
+            TG_GUARD(ctx_add(c, prefix, claim, vals, n));
+        }
+    }
+    return 0;
+}
+
+/* ---- phase 2 ------------------------------------------------------------------ */
+
+static void assumed_role_arn(const struct tg_creds_session *s, char *out, size_t cap)
+{
+    /* spec 1.3: the role path is dropped */
+    snprintf(out, cap, "arn:aws:sts::%s:assumed-role/%s/%s", s->account_id, s->role_name,
+             s->session_name);
+}
+
+static int copy_field(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        return -1;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
+                        const struct tg_jose_keyset *ks, struct tg_xml *xml, struct tg_error *err)
+{
+    struct claim_ctx *cc = NULL;
+    struct tg_creds_session sess;
+    struct tg_buf token;
+    json_t *trace = NULL;
+    int rc = -1;
+    memset(&sess, 0, sizeof(sess));
+    tg_buf_init(&token, TG_SIGV4_MAX_SESSION_TOKEN);
+
+    /* 5. signature */
+    const struct tg_jose_key *used = NULL;
+    bool no_key = false;
+    if (tg_jose_jws_verify(&st->jws, ks, &used, &no_key) < 0) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN,
+                   no_key ? MSG_NO_KEY : "Signature verification failed for the ID token",
+                   no_key ? "no key in the provider's JWKS matches the token's kid and alg"
+                          : "signature does not verify with the provider's key");
+        goto out;
+    }
+    json_object_set_new(st->decision, "key", json_string(used->has_kid ? used->kid : "(no kid)"));
+
+    /* 6. audience */
+    const json_t *payload = st->jws.payload;
+    bool aud_missing = false;
+    const char *audience =
+        match_audience(payload, json_object_get(st->provider->e.doc, "client_ids"), &aud_missing);
+    if (aud_missing) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: aud",
+                   "no aud claim");
+        goto out;
+    }
+    if (audience == NULL) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Incorrect token audience",
+                   "no aud value is in the provider's client id list");
+        goto out;
+    }
+    json_object_set_new(st->decision, "audience", json_string(audience));
+
+    /* 7. time claims: exp required, 5 minutes of skew (spec 2 step 7) */
+    bool has_exp, has_nbf, has_iat;
+    int64_t exp = 0, nbf = 0, iat = 0;
+    if (time_claim(payload, "exp", &has_exp, &exp) < 0 ||
+        time_claim(payload, "nbf", &has_nbf, &nbf) < 0 ||
+        time_claim(payload, "iat", &has_iat, &iat) < 0) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Timestamps in the token must be integers",
+                   "exp, nbf or iat is not an integer");
+        goto out;
+    }
+    if (!has_exp) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: exp",
+                   "no exp claim");
+        goto out;
+    }
+    if (ctx->now > exp + TG_TOKEN_SKEW) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "Token expired: current date/time %lld must be before the expiration "
+                 "date/time %lld",
+                 (long long)ctx->now, (long long)exp);
+        claim_fail(st, err, TG_E_EXPIRED_TOKEN_EXCEPTION, msg, "exp is past (5 minutes of skew)");
+        goto out;
+    }
+    if (has_nbf && nbf > ctx->now + TG_TOKEN_SKEW) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Token is not yet valid (nbf)",
+                   "nbf is more than 5 minutes in the future");
+        goto out;
+    }
+    if (has_iat && iat > ctx->now + TG_TOKEN_SKEW) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Token issued in the future (iat)",
+                   "iat is more than 5 minutes in the future");
+        goto out;
+    }
+
+    /* 8. subject */
+    const char *sub = json_string_value(json_object_get(payload, "sub"));
+    if (sub == NULL || *sub == '\0') {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: sub",
+                   "no sub claim");
+        goto out;
+    }
+    json_object_set_new(st->decision, "subject", json_string(sub));
+
+    /* 9. the role and its trust policy */
+    char role_name[TG_IAM_MAX_ROLE_NAME + 1];
+    const uint8_t *slash = st->role_arn.ptr + st->role_arn.len;
+    while (slash > st->role_arn.ptr && slash[-1] != '/') {
+        slash--;
+    }
+    struct tg_cur name = tg_cur_make(slash, (size_t)(st->role_arn.ptr + st->role_arn.len - slash));
+    const struct tg_snap_role *role =
+        name.len <= TG_IAM_MAX_ROLE_NAME ? tg_snapshot_role(ctx->snap, name) : NULL;
+    if (role == NULL || !tg_cur_eq_str(st->role_arn, role->arn)) {
+        /* spec 1.2: a role that does not exist is an authorization failure */
+        claim_fail(st, err, TG_E_ACCESS_DENIED, MSG_NOT_AUTHORIZED,
+                   "the role does not exist in this account");
+        goto out;
+    }
+    snprintf(role_name, sizeof(role_name), "%s", role->name);
+    json_object_set_new(st->decision, "role", json_string(role->arn));
+
+    cc = calloc(1, sizeof(*cc));
+    if (cc == NULL) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        goto out;
+    }
+    const char *mode = provider_tag(st->provider, TG_STS_TAG_CONDITION_KEYS);
+    bool aws_only = mode != NULL && strcmp(mode, "aws") == 0;
+    char session_name[TG_SESSION_NAME_MAX + 1];
+    snprintf(session_name, sizeof(session_name), "%.*s", (int)st->session_name.len,
+             (const char *)st->session_name.ptr);
+    if (build_context(cc, st, audience, aws_only) < 0 ||
+        ctx_add1(cc, NULL, "sts:RoleSessionName", session_name) < 0 ||
+        ctx_add1(cc, NULL, "aws:FederatedProvider", st->provider->arn) < 0) {
+        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN,
+                   "The ID Token provided is not a valid JWT. (You may see this error if you "
+                   "sent an Access Token)",
+                   "too many claims");
+        goto out;
+    }
+
+    trace = json_array();
+    struct tg_policy_request req = {
+        "sts:AssumeRoleWithWebIdentity", NULL, "Federated", st->provider->arn, cc->entries, cc->n};
+    enum tg_policy_decision d = tg_policy_evaluate(role->trust, &req, trace);
+    json_t *tp = json_pack("{s:s, s:O}", "decision", tg_policy_decision_name(d), "statements",
+                           trace ? trace : json_null());
+    json_object_set_new(st->decision, "trust_policy", tp);
+    if (d != TG_POLICY_ALLOW) {
+        claim_fail(st, err, TG_E_ACCESS_DENIED, MSG_NOT_AUTHORIZED,
+                   d == TG_POLICY_DENY_EXPLICIT ? "the trust policy denies explicitly"
+                                                : "no statement of the trust policy allows");
+        goto out;
+    }
+
+    /* 10. duration: refused, not capped (spec 1.2) */
+    const json_t *msd = json_object_get(role->e.doc, "max_session_duration");
+    int64_t max = json_is_integer(msd) ? json_integer_value(msd) : TG_SESSION_DEFAULT_DURATION;
+    if (st->duration > max) {
+        claim_fail(st, err, TG_E_VALIDATION_ERROR,
+                   "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
+                   "role.",
+                   "DurationSeconds above the role's MaxSessionDuration");
+        goto out;
+    }
+
+    /* mint (spec 6) */
+    tg_creds_access_key_id("ASIA", ctx->rnd, ctx->rnd_ctx, sess.access_key_id);
+    tg_creds_secret(ctx->rnd, ctx->rnd_ctx, sess.secret);
+    const char *role_id = json_string_value(json_object_get(role->e.doc, "role_id"));
+    const char *role_path = json_string_value(json_object_get(role->e.doc, "path"));
+    if (copy_field(sess.account_id, sizeof(sess.account_id), ctx->snap->account_id) < 0 ||
+        copy_field(sess.role_name, sizeof(sess.role_name), role_name) < 0 ||
+        copy_field(sess.role_id, sizeof(sess.role_id), role_id ? role_id : "") < 0 ||
+        copy_field(sess.role_path, sizeof(sess.role_path), role_path ? role_path : "/") < 0 ||
+        copy_field(sess.session_name, sizeof(sess.session_name), session_name) < 0 ||
+        copy_field(sess.provider_arn, sizeof(sess.provider_arn), st->provider->arn) < 0) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        goto out;
+    }
+    snprintf(sess.subject, sizeof(sess.subject), "%s", sub);
+    sess.issued = ctx->now;
+    sess.expires = ctx->now + st->duration;
+    if (tg_creds_session_seal(ctx->ring, ctx->rnd, ctx->rnd_ctx, &sess, &token) < 0) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        tg_error_detail(err, "sealing the session failed");
+        goto out;
+    }
+    memcpy(st->access_key_id, sess.access_key_id, sizeof(st->access_key_id));
+    /* kept until the audit event is written, as the guard's forbidden values */
+    memcpy(st->secret, sess.secret, sizeof(st->secret));
+    if (tg_buf_append_cur(&st->session_token, tg_buf_cur(&token)) < 0) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        goto out;
+    }
+
+    /* spec 1.3, AWS's element order */
+    char arn[TG_IAM_MAX_ARN + 128];
+    assumed_role_arn(&sess, arn, sizeof(arn));
+    tg_xml_elem_str(xml, "SubjectFromWebIdentityToken", sub);
+    tg_xml_elem_str(xml, "Audience", audience);
+    tg_xml_open(xml, "AssumedRoleUser");
+    tg_xml_elem_str(xml, "Arn", arn);
+    tg_xml_elemf(xml, "AssumedRoleId", "%s:%s", sess.role_id, sess.session_name);
+    tg_xml_close(xml);
+    tg_xml_open(xml, "Credentials");
+    tg_xml_elem(xml, "SessionToken", tg_buf_cur(&token));
+    tg_xml_elem_str(xml, "SecretAccessKey", sess.secret);
+    tg_xml_elem_time(xml, "Expiration", sess.expires);
+    tg_xml_elem_str(xml, "AccessKeyId", sess.access_key_id);
+    tg_xml_close(xml);
+    tg_xml_elem_str(xml, "Provider", st->provider->arn);
+
+    json_t *re = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:s}", "credentials",
+                           "accessKeyId", sess.access_key_id, "expiration", "", "assumedRoleUser",
+                           "arn", arn, "assumedRoleId", "", "provider", st->provider->arn,
+                           "audience", audience, "subjectFromWebIdentityToken", sub);
+    if (re != NULL) {
+        char when[TG_ISO8601_LEN];
+        tg_time_iso8601(sess.expires, when);
+        json_object_set_new(json_object_get(re, "credentials"), "expiration", json_string(when));
+        char rid[128];
+        snprintf(rid, sizeof(rid), "%s:%s", sess.role_id, sess.session_name);
+        json_object_set_new(json_object_get(re, "assumedRoleUser"), "assumedRoleId",
+                            json_string(rid));
+        json_object_set_new(st->decision, "responseElements", re);
+    }
+    json_object_set_new(st->decision, "reason", json_string("allowed"));
+    rc = 0;
+out:
+    json_decref(trace);
+    if (cc != NULL) {
+        claim_ctx_free(cc);
+        free(cc);
+    }
+    tg_wipe(&sess, sizeof(sess));
+    tg_buf_free(&token);
+    return rc;
+}
+
+void tg_sts_awrwi_free(struct tg_sts_awrwi *st)
+{
+    tg_wipe(st->secret, sizeof(st->secret));
+    tg_buf_free(&st->session_token);
+    if (st->jws_ok) {
+        tg_jose_jws_free(&st->jws);
+        st->jws_ok = false;
+    }
+    json_decref(st->decision);
+    st->decision = NULL;
+}
+
+/* ---- GetCallerIdentity -------------------------------------------------------- */
+
+void tg_sts_caller_identity_session(const struct tg_creds_session *s, struct tg_xml *xml)
+{
+    char arn[TG_IAM_MAX_ARN + 128];
+    assumed_role_arn(s, arn, sizeof(arn));
+    tg_xml_elemf(xml, "UserId", "%s:%s", s->role_id, s->session_name);
+    tg_xml_elem_str(xml, "Account", s->account_id);
+    tg_xml_elem_str(xml, "Arn", arn);
+}
+
+void tg_sts_caller_identity_root(const char *account_id, struct tg_xml *xml)
+{
+    tg_xml_elem_str(xml, "UserId", account_id);
+    tg_xml_elem_str(xml, "Account", account_id);
+    tg_xml_elemf(xml, "Arn", "arn:aws:iam::%s:root", account_id);
+}

@@ -1,0 +1,83 @@
+/*
+ * sts: the STS actions as functions (spec 1, 2, 3, 5.3, 6). Pure over a
+ * configuration snapshot, a session key ring and a JWKS key set; the shell
+ * (server) fetches the key set between the two phases of
+ * AssumeRoleWithWebIdentity and writes the audit event.
+ */
+#ifndef TG_STS_H
+#define TG_STS_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "creds/creds.h"
+#include "jose/jose.h"
+#include "snapshot/snapshot.h"
+#include "util/util.h"
+
+/* Provider tags that configure tegata's extensions (AWS's API has no field
+ * for them; tags keep the wire protocol unchanged). */
+#define TG_STS_TAG_ALGORITHMS "tegata:allowed-algorithms" /* "RS256,PS256,EdDSA" */
+#define TG_STS_TAG_CONDITION_KEYS "tegata:condition-keys" /* "aws": only AWS's keys */
+
+struct tg_sts_ctx {
+    const struct tg_snapshot *snap;      /* borrowed */
+    const struct tg_creds_keyring *ring; /* borrowed */
+    int64_t now;                         /* seconds */
+    tg_random_fn rnd;
+    void *rnd_ctx;
+};
+
+/* One AssumeRoleWithWebIdentity between its two phases. */
+struct tg_sts_awrwi {
+    /* parameters */
+    struct tg_cur role_arn;     /* borrowed from the form */
+    struct tg_cur session_name; /* borrowed from the form */
+    int64_t duration;
+    struct tg_cur token; /* borrowed from the form: never logged */
+    /* the token and its provider */
+    struct tg_jws jws;
+    bool jws_ok;
+    const struct tg_snap_provider *provider; /* borrowed from the snapshot */
+    uint32_t allowed_algs;
+    const char *thumbprints[TG_IAM_MAX_THUMBPRINTS]; /* borrowed from the snapshot */
+    size_t n_thumbprints;
+    /* results, for the response and the audit event */
+    char access_key_id[TG_CREDS_ACCESS_KEY_ID_LEN + 1];
+    char secret[TG_CREDS_SECRET_LEN + 1]; /* secret: for the audit guard only; wiped by free */
+    struct tg_buf session_token;          /* secret buffer: for the audit guard only */
+    json_t *decision;                     /* owned: the audit "decision" object */
+};
+
+/*
+ * Phase 1: validates the parameters (ValidationError with AWS's messages),
+ * parses the token (InvalidIdentityToken), and finds the provider whose URL
+ * equals the token's iss exactly ("No OpenIDConnect provider found in your
+ * account for <iss>"). On success st->provider is set and the caller
+ * fetches the provider's key set. st must be freed with tg_sts_awrwi_free
+ * whatever the result.
+ */
+int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
+                       struct tg_sts_awrwi *st, struct tg_error *err) TG_MUST_USE;
+
+/*
+ * Phase 2: verifies the signature with ks, the claims (aud, exp, nbf, iat,
+ * sub), evaluates the role's trust policy with the claims as condition keys
+ * (spec 3), checks DurationSeconds against the role, mints the credentials
+ * and writes the inside of <AssumeRoleWithWebIdentityResult> to xml.
+ * Errors: InvalidIdentityToken, ExpiredTokenException, AccessDenied,
+ * ValidationError. st->decision records every step for the audit log.
+ */
+int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
+                        const struct tg_jose_keyset *ks, struct tg_xml *xml,
+                        struct tg_error *err) TG_MUST_USE;
+void tg_sts_awrwi_free(struct tg_sts_awrwi *st);
+
+/* GetCallerIdentity for an assumed-role session (spec 5.3): UserId
+ * "AROA...:SESSION", Account, Arn "arn:aws:sts::ACCT:assumed-role/ROLE/SESSION". */
+void tg_sts_caller_identity_session(const struct tg_creds_session *s, struct tg_xml *xml);
+/* ... and for the administrator key: UserId = Account = the account id,
+ * Arn "arn:aws:iam::ACCT:root". */
+void tg_sts_caller_identity_root(const char *account_id, struct tg_xml *xml);
+
+#endif

@@ -1,0 +1,79 @@
+/* Fuzzes policy evaluation: a random policy and request context; the
+ * decision must be the same with and without a trace. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy/policy.h"
+/* input: kind byte, policy doc, '\x01', then lines: action \n resource \n ptype \n principal \n
+ * key=v1|v2 ... */
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+    if (n < 2)
+        return 0;
+    enum tg_policy_kind kind = (d[0] % 2) ? TG_POLICY_TRUST : TG_POLICY_IDENTITY;
+    d++;
+    n--;
+    const uint8_t *sep = memchr(d, 1, n);
+    if (!sep)
+        return 0;
+    size_t dl = (size_t)(sep - d);
+    struct tg_policy *p = NULL;
+    struct tg_error err;
+    if (tg_policy_parse(d, dl, kind, &p, &err) != 0)
+        return 0;
+    size_t rl = n - dl - 1;
+    char *rest = malloc(rl + 1);
+    memcpy(rest, sep + 1, rl);
+    rest[rl] = 0;
+    for (size_t i = 0; i < rl; i++)
+        if (rest[i] == 0)
+            rest[i] = 'x';
+    char *lines[64];
+    size_t nl = 0;
+    char *s = rest;
+    while (nl < 64) {
+        lines[nl++] = s;
+        char *e = strchr(s, '\n');
+        if (!e)
+            break;
+        *e = 0;
+        s = e + 1;
+    }
+    struct tg_policy_ctx_entry ctx[60];
+    const char *vals[60][8];
+    size_t nc = 0;
+    for (size_t i = 4; i < nl && nc < 60; i++) {
+        char *eq = strchr(lines[i], '=');
+        ctx[nc].key = lines[i];
+        ctx[nc].values = vals[nc];
+        ctx[nc].n_values = 0;
+        if (eq) {
+            *eq = 0;
+            char *v = eq + 1;
+            while (ctx[nc].n_values < 8) {
+                vals[nc][ctx[nc].n_values++] = v;
+                char *b = strchr(v, '|');
+                if (!b)
+                    break;
+                *b = 0;
+                v = b + 1;
+            }
+        }
+        nc++;
+    }
+    struct tg_policy_request req = {nl > 0 ? lines[0] : NULL,
+                                    nl > 1 && lines[1][0] ? lines[1] : NULL,
+                                    nl > 2 ? lines[2] : NULL,
+                                    nl > 3 ? lines[3] : NULL,
+                                    ctx,
+                                    nc};
+    enum tg_policy_decision a = tg_policy_evaluate(p, &req, NULL);
+    json_t *t = json_array();
+    enum tg_policy_decision b = tg_policy_evaluate(p, &req, t);
+    if (a != b)
+        abort();
+    json_decref(t);
+    tg_policy_free(p);
+    free(rest);
+    return 0;
+}

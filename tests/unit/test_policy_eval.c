@@ -1,0 +1,508 @@
+/*
+ * Unit tests of src/policy/eval.c: the seed evaluation vectors
+ * (../shared/vectors/iam-policy/seed, checked against an independent
+ * simulator), our own table (tests/unit/data/policy_eval/cases.json, one
+ * rule of spec 4.2-4.5 per case), and the trace.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+#ifndef TG_SHARED_DIR
+#define TG_SHARED_DIR "/work/shared"
+#endif
+#ifndef TG_TEST_DATA_DIR
+#define TG_TEST_DATA_DIR "tests/unit/data"
+#endif
+
+#define SEED_FILE TG_SHARED_DIR "/vectors/iam-policy/seed/iam_eval_seed.json"
+#define CASES_FILE TG_TEST_DATA_DIR "/policy_eval/cases.json"
+
+#define GH_PROVIDER "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+#define GH_TRUST                                                                                   \
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"GitHub\",\"Effect\":\"Allow\","         \
+    "\"Principal\":{\"Federated\":\"" GH_PROVIDER "\"},"                                           \
+    "\"Action\":\"sts:AssumeRoleWithWebIdentity\","                                                \
+    "\"Condition\":{\"StringEquals\":{\"token.actions.githubusercontent.com:aud\":"                \
+    "\"sts.amazonaws.com\"},\"StringLike\":{\"token.actions.githubusercontent.com:sub\":"          \
+    "\"repo:octo/app:*\"}}}]}"
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static json_t *load(const char *path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        print_error("cannot load %s: %s (line %d)\n", path, jerr.text, jerr.line);
+    }
+    assert_non_null(root);
+    return root;
+}
+
+static struct tg_policy *compile(const json_t *doc, enum tg_policy_kind kind)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    assert_non_null(text);
+    size_t len = strlen(text);
+    /* An exact-size copy, so a read past the end is caught by ASan. */
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, text, len);
+    struct tg_policy *p = NULL;
+    struct tg_error err;
+    memset(&err, 0, sizeof(err));
+    if (tg_policy_parse(copy, len, kind, &p, &err) != 0) {
+        print_error("policy refused: %s (%s): %s\n", err.message, err.detail, text);
+    }
+    free(copy);
+    free(text);
+    assert_non_null(p);
+    return p;
+}
+
+static struct tg_policy *compile_text(const char *text, enum tg_policy_kind kind)
+{
+    struct tg_policy *p = NULL;
+    struct tg_error err;
+    memset(&err, 0, sizeof(err));
+    if (tg_policy_parse((const uint8_t *)text, strlen(text), kind, &p, &err) != 0) {
+        print_error("policy refused: %s (%s)\n", err.message, err.detail);
+    }
+    assert_non_null(p);
+    return p;
+}
+
+/* A request context built from {key: value or [values]}; the strings stay
+ * owned by the JSON. */
+struct ctx {
+    struct tg_policy_ctx_entry *entries;
+    const char **values;
+    size_t n;
+};
+
+static void ctx_build(const json_t *obj, struct ctx *c)
+{
+    size_t nv = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        nv += json_is_array(val) ? json_array_size(val) : 1;
+    }
+    c->n = json_object_size(obj);
+    c->entries = calloc(c->n + 1, sizeof(*c->entries));
+    c->values = calloc(nv + 1, sizeof(*c->values));
+    assert_non_null(c->entries);
+    assert_non_null(c->values);
+    size_t i = 0;
+    size_t v = 0;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        c->entries[i].key = key;
+        c->entries[i].values = &c->values[v];
+        if (json_is_array(val)) {
+            size_t k;
+            json_t *item;
+            json_array_foreach(val, k, item)
+            {
+                assert_true(json_is_string(item));
+                c->values[v++] = json_string_value(item);
+            }
+            c->entries[i].n_values = json_array_size(val);
+        } else {
+            assert_true(json_is_string(val));
+            c->values[v++] = json_string_value(val);
+            c->entries[i].n_values = 1;
+        }
+        i++;
+    }
+}
+
+static void ctx_free(struct ctx *c)
+{
+    free(c->entries);
+    free(c->values);
+}
+
+static const char *str_of(const json_t *obj, const char *name)
+{
+    return json_string_value(json_object_get(obj, name));
+}
+
+/* Evaluates twice, with and without a trace, and checks both agree. */
+static enum tg_policy_decision eval_both(const struct tg_policy *p,
+                                         const struct tg_policy_request *req, json_t **trace_out)
+{
+    enum tg_policy_decision fast = tg_policy_evaluate(p, req, NULL);
+    json_t *trace = json_array();
+    assert_non_null(trace);
+    enum tg_policy_decision traced = tg_policy_evaluate(p, req, trace);
+    assert_int_equal(fast, traced);
+    assert_int_equal(json_array_size(trace), tg_policy_statement_count(p));
+    if (trace_out != NULL) {
+        *trace_out = trace;
+    } else {
+        json_decref(trace);
+    }
+    return fast;
+}
+
+/* ---- the seed vectors --------------------------------------------------------- */
+
+static enum tg_policy_decision seed_expected(const char *s)
+{
+    if (strcmp(s, "Allowed") == 0) {
+        return TG_POLICY_ALLOW;
+    }
+    if (strcmp(s, "ExplicitlyDenied") == 0) {
+        return TG_POLICY_DENY_EXPLICIT;
+    }
+    assert_string_equal(s, "ImplicitlyDenied");
+    return TG_POLICY_DENY_IMPLICIT;
+}
+
+/*
+ * Every seed case runs. Identity policies ("policies") are evaluated as
+ * TG_POLICY_IDENTITY against the request's resource and combined (any
+ * explicit Deny, else any Allow, spec 4.5). A "resourcePolicy" is a role
+ * trust policy here (the trust-* cases): it is evaluated as
+ * TG_POLICY_TRUST with principal type Federated, no resource (the role is
+ * the resource, spec 4.3), and alone decides (spec 4.5 item 4).
+ */
+static void test_seed_vectors(void **state)
+{
+    (void)state;
+    json_t *root = load(SEED_FILE);
+    json_t *cases = json_object_get(root, "cases");
+    assert_true(json_array_size(cases) >= 74);
+    size_t failures = 0;
+    size_t ran = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        const char *id = str_of(c, "id");
+        json_t *rq = json_object_get(c, "request");
+        struct ctx ctx;
+        ctx_build(json_object_get(rq, "context"), &ctx);
+        struct tg_policy_request req = {
+            .action = str_of(rq, "action"),
+            .resource = str_of(rq, "resource"),
+            .ctx = ctx.entries,
+            .n_ctx = ctx.n,
+        };
+        enum tg_policy_decision got = TG_POLICY_DENY_IMPLICIT;
+        json_t *rp = json_object_get(c, "resourcePolicy");
+        if (rp != NULL) {
+            assert_int_equal(json_array_size(json_object_get(c, "policies")), 0);
+            struct tg_policy *p = compile(rp, TG_POLICY_TRUST);
+            req.resource = NULL;
+            req.principal_type = "Federated";
+            req.principal = str_of(rq, "principal");
+            got = eval_both(p, &req, NULL);
+            tg_policy_free(p);
+        } else {
+            bool allow = false;
+            bool deny = false;
+            size_t k;
+            json_t *doc;
+            json_array_foreach(json_object_get(c, "policies"), k, doc)
+            {
+                struct tg_policy *p = compile(doc, TG_POLICY_IDENTITY);
+                enum tg_policy_decision d = eval_both(p, &req, NULL);
+                allow = allow || d == TG_POLICY_ALLOW;
+                deny = deny || d == TG_POLICY_DENY_EXPLICIT;
+                tg_policy_free(p);
+            }
+            got = deny ? TG_POLICY_DENY_EXPLICIT
+                       : (allow ? TG_POLICY_ALLOW : TG_POLICY_DENY_IMPLICIT);
+        }
+        enum tg_policy_decision want = seed_expected(str_of(c, "expected"));
+        if (got != want) {
+            print_error("seed %s: got %s, want %s\n", id, tg_policy_decision_name(got),
+                        tg_policy_decision_name(want));
+            failures++;
+        }
+        ran++;
+        ctx_free(&ctx);
+    }
+    json_decref(root);
+    assert_int_equal(ran, 74);
+    assert_int_equal(failures, 0);
+}
+
+/* ---- our table ------------------------------------------------------------------ */
+
+static enum tg_policy_kind kind_of(const char *k)
+{
+    if (strcmp(k, "trust") == 0) {
+        return TG_POLICY_TRUST;
+    }
+    if (strcmp(k, "session") == 0) {
+        return TG_POLICY_SESSION;
+    }
+    assert_string_equal(k, "identity");
+    return TG_POLICY_IDENTITY;
+}
+
+static bool trace_has_reason(const json_t *trace, const char *reason)
+{
+    size_t i;
+    json_t *st;
+    json_array_foreach(trace, i, st)
+    {
+        const char *r = str_of(st, "reason");
+        if (r != NULL && strcmp(r, reason) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    json_t *root = load(CASES_FILE);
+    json_t *cases = json_object_get(root, "cases");
+    assert_true(json_array_size(cases) >= 80);
+    size_t failures = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        const char *id = str_of(c, "id");
+        assert_non_null(id);
+        assert_non_null(str_of(c, "rule"));
+        json_t *rq = json_object_get(c, "request");
+        struct tg_policy *p = compile(json_object_get(c, "policy"), kind_of(str_of(c, "kind")));
+        struct ctx ctx;
+        ctx_build(json_object_get(rq, "context"), &ctx);
+        struct tg_policy_request req = {
+            .action = str_of(rq, "action"),
+            .resource = str_of(rq, "resource"),
+            .principal_type = str_of(rq, "principal_type"),
+            .principal = str_of(rq, "principal"),
+            .ctx = ctx.entries,
+            .n_ctx = ctx.n,
+        };
+        json_t *trace = NULL;
+        enum tg_policy_decision got = eval_both(p, &req, &trace);
+        const char *want = str_of(c, "expect");
+        if (strcmp(tg_policy_decision_name(got), want) != 0) {
+            char *t = json_dumps(trace, JSON_COMPACT);
+            print_error("case %s: got %s, want %s; trace %s\n", id, tg_policy_decision_name(got),
+                        want, t != NULL ? t : "?");
+            free(t);
+            failures++;
+        }
+        const char *reason = str_of(c, "reason");
+        if (reason != NULL && !trace_has_reason(trace, reason)) {
+            print_error("case %s: no statement with reason \"%s\"\n", id, reason);
+            failures++;
+        }
+        json_decref(trace);
+        ctx_free(&ctx);
+        tg_policy_free(p);
+    }
+    json_decref(root);
+    assert_int_equal(failures, 0);
+}
+
+/* ---- the trace and the API edges ------------------------------------------------- */
+
+static void test_decision_names(void **state)
+{
+    (void)state;
+    assert_string_equal(tg_policy_decision_name(TG_POLICY_ALLOW), "allowed");
+    assert_string_equal(tg_policy_decision_name(TG_POLICY_DENY_EXPLICIT), "explicitDeny");
+    assert_string_equal(tg_policy_decision_name(TG_POLICY_DENY_IMPLICIT), "implicitDeny");
+    assert_string_equal(tg_policy_decision_name((enum tg_policy_decision)42), "implicitDeny");
+}
+
+static void test_trace_shape(void **state)
+{
+    (void)state;
+    struct tg_policy *p = compile_text(GH_TRUST, TG_POLICY_TRUST);
+    const char *aud[] = {"sts.amazonaws.com"};
+    const char *sub[] = {"repo:octo/app-evil:ref:refs/heads/main"};
+    struct tg_policy_ctx_entry ctx[] = {
+        {"token.actions.githubusercontent.com:aud", aud, 1},
+        {"token.actions.githubusercontent.com:sub", sub, 1},
+    };
+    struct tg_policy_request req = {
+        "sts:AssumeRoleWithWebIdentity", NULL, "Federated", GH_PROVIDER, ctx, 2};
+    json_t *trace = NULL;
+    assert_int_equal(eval_both(p, &req, &trace), TG_POLICY_DENY_IMPLICIT);
+    json_t *st = json_array_get(trace, 0);
+    assert_int_equal(json_integer_value(json_object_get(st, "statement")), 0);
+    assert_string_equal(str_of(st, "sid"), "GitHub");
+    assert_string_equal(str_of(st, "effect"), "Allow");
+    assert_true(json_is_false(json_object_get(st, "matched")));
+    assert_string_equal(str_of(st, "reason"), "condition");
+    /* With a trace every condition is recorded, the passing one too. */
+    json_t *conds = json_object_get(st, "conditions");
+    assert_int_equal(json_array_size(conds), 2);
+    json_t *c0 = json_array_get(conds, 0);
+    json_t *c1 = json_array_get(conds, 1);
+    assert_string_equal(str_of(c0, "operator"), "StringEquals");
+    assert_true(json_is_true(json_object_get(c0, "result")));
+    assert_string_equal(str_of(c1, "operator"), "StringLike");
+    assert_string_equal(str_of(c1, "key"), "token.actions.githubusercontent.com:sub");
+    assert_true(json_is_false(json_object_get(c1, "result")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c1, "request_values"), 0)),
+                        sub[0]);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c1, "policy_values"), 0)),
+                        "repo:octo/app:*");
+    json_decref(trace);
+
+    /* A match: reason null, matched true. */
+    sub[0] = "repo:octo/app:ref:refs/heads/main";
+    trace = NULL;
+    assert_int_equal(eval_both(p, &req, &trace), TG_POLICY_ALLOW);
+    st = json_array_get(trace, 0);
+    assert_true(json_is_true(json_object_get(st, "matched")));
+    assert_true(json_is_null(json_object_get(st, "reason")));
+    json_decref(trace);
+
+    /* Principal mismatch: no condition evaluated. */
+    req.principal = "arn:aws:iam::123456789012:oidc-provider/gitlab.com";
+    trace = NULL;
+    assert_int_equal(eval_both(p, &req, &trace), TG_POLICY_DENY_IMPLICIT);
+    st = json_array_get(trace, 0);
+    assert_string_equal(str_of(st, "reason"), "principal");
+    assert_int_equal(json_array_size(json_object_get(st, "conditions")), 0);
+    json_decref(trace);
+
+    /* Absent key: request_values is null; set operator names are whole. */
+    tg_policy_free(p);
+    p = compile_text("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                     "\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":{"
+                     "\"ForAllValues:StringLikeIfExists\":{\"aws:TagKeys\":\"a*\"}}}]}",
+                     TG_POLICY_IDENTITY);
+    struct tg_policy_request r2 = {"s3:GetObject", "arn:aws:s3:::b/k", NULL, NULL, NULL, 0};
+    trace = NULL;
+    assert_int_equal(eval_both(p, &r2, &trace), TG_POLICY_ALLOW);
+    st = json_array_get(trace, 0);
+    assert_true(json_is_null(json_object_get(st, "sid")));
+    c0 = json_array_get(json_object_get(st, "conditions"), 0);
+    assert_string_equal(str_of(c0, "operator"), "ForAllValues:StringLikeIfExists");
+    assert_true(json_is_null(json_object_get(c0, "request_values")));
+    json_decref(trace);
+    tg_policy_free(p);
+}
+
+/* Lists in the trace stop at 20 values; the total is given. */
+static void test_trace_caps(void **state)
+{
+    (void)state;
+    struct tg_buf doc;
+    tg_buf_init(&doc, 1 << 16);
+    assert_int_equal(tg_buf_append_str(&doc, "{\"Version\":\"2012-10-17\",\"Statement\":[{"
+                                             "\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+                                             "\"Resource\":\"*\",\"Condition\":{"
+                                             "\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":["),
+                     0);
+    for (int i = 0; i < 30; i++) {
+        assert_int_equal(tg_buf_appendf(&doc, "%s\"p%d\"", i > 0 ? "," : "", i), 0);
+    }
+    assert_int_equal(tg_buf_append_str(&doc, "]}}}]}"), 0);
+    assert_int_equal(tg_buf_nul(&doc), 0);
+    struct tg_policy *p = compile_text((const char *)doc.ptr, TG_POLICY_IDENTITY);
+    tg_buf_free(&doc);
+
+    char names[25][8];
+    const char *vals[25];
+    for (int i = 0; i < 25; i++) {
+        (void)snprintf(names[i], sizeof(names[i]), "r%d", i);
+        vals[i] = names[i];
+    }
+    vals[24] = "p29"; /* the last request value matches the last policy value */
+    struct tg_policy_ctx_entry ctx[] = {{"aws:TagKeys", vals, 25}};
+    struct tg_policy_request req = {"s3:GetObject", "arn:aws:s3:::b/k", NULL, NULL, ctx, 1};
+    json_t *trace = NULL;
+    assert_int_equal(eval_both(p, &req, &trace), TG_POLICY_ALLOW);
+    json_t *c0 = json_array_get(json_object_get(json_array_get(trace, 0), "conditions"), 0);
+    assert_int_equal(json_array_size(json_object_get(c0, "request_values")), 20);
+    assert_int_equal(json_array_size(json_object_get(c0, "policy_values")), 20);
+    assert_int_equal(json_integer_value(json_object_get(c0, "request_values_total")), 25);
+    assert_int_equal(json_integer_value(json_object_get(c0, "policy_values_total")), 30);
+    json_decref(trace);
+    tg_policy_free(p);
+}
+
+/* Every statement gets a trace object, even after a Deny decided; a trace
+ * that is not an array is ignored. */
+static void test_trace_all_statements(void **state)
+{
+    (void)state;
+    struct tg_policy *p = compile_text(
+        "{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Sid\":\"D\",\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"
+        "{\"Sid\":\"A\",\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"
+        "{\"Sid\":\"X\",\"Effect\":\"Allow\",\"Action\":\"ec2:*\",\"Resource\":\"*\"}]}",
+        TG_POLICY_IDENTITY);
+    struct tg_policy_request req = {"s3:GetObject", "arn:aws:s3:::b/k", NULL, NULL, NULL, 0};
+    json_t *trace = NULL;
+    assert_int_equal(eval_both(p, &req, &trace), TG_POLICY_DENY_EXPLICIT);
+    assert_int_equal(json_array_size(trace), 3);
+    assert_string_equal(str_of(json_array_get(trace, 2), "reason"), "action");
+    assert_true(json_is_true(json_object_get(json_array_get(trace, 1), "matched")));
+    json_decref(trace);
+
+    json_t *obj = json_object();
+    assert_int_equal(tg_policy_evaluate(p, &req, obj), TG_POLICY_DENY_EXPLICIT);
+    assert_int_equal(json_object_size(obj), 0);
+    json_decref(obj);
+
+    /* No action in the request: nothing applies, not even NotAction. */
+    req.action = NULL;
+    assert_int_equal(tg_policy_evaluate(p, &req, NULL), TG_POLICY_DENY_IMPLICIT);
+    assert_int_equal(tg_policy_evaluate(NULL, &req, NULL), TG_POLICY_DENY_IMPLICIT);
+    assert_int_equal(tg_policy_evaluate(p, NULL, NULL), TG_POLICY_DENY_IMPLICIT);
+    tg_policy_free(p);
+}
+
+/* Request values longer than anything in the policy, and a pattern made to
+ * backtrack, still evaluate (and quickly: the matcher is not exponential). */
+static void test_long_values(void **state)
+{
+    (void)state;
+    struct tg_policy *p = compile_text(
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+        "\"Resource\":\"*\",\"Condition\":{\"StringLike\":{\"k\":\"*a*a*a*a*a*a*a*a*b\"}}}]}",
+        TG_POLICY_IDENTITY);
+    size_t n = 20000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    const char *vals[] = {big};
+    struct tg_policy_ctx_entry ctx[] = {{"k", vals, 1}};
+    struct tg_policy_request req = {"s3:GetObject", "arn:aws:s3:::b/k", NULL, NULL, ctx, 1};
+    assert_int_equal(tg_policy_evaluate(p, &req, NULL), TG_POLICY_DENY_IMPLICIT);
+    big[n - 1] = 'b';
+    assert_int_equal(tg_policy_evaluate(p, &req, NULL), TG_POLICY_ALLOW);
+    free(big);
+    tg_policy_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_vectors),   cmocka_unit_test(test_table),
+        cmocka_unit_test(test_decision_names), cmocka_unit_test(test_trace_shape),
+        cmocka_unit_test(test_trace_caps),     cmocka_unit_test(test_trace_all_statements),
+        cmocka_unit_test(test_long_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,470 @@
+/*
+ * Unit tests of the sts module: AssumeRoleWithWebIdentity over a real store
+ * and snapshot (providers and roles made by the real IAM actions), tokens
+ * signed here with OpenSSL (independently of the jose module that verifies
+ * them), a real key ring, and GetCallerIdentity's XML.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "creds/creds.h"
+#include "iam_fixture.h"
+#include "sts/sts.h"
+
+#define ISS "https://token.actions.githubusercontent.com"
+#define PROVIDER_ARN "arn:aws:iam::" FX_ACCOUNT ":oidc-provider/token.actions.githubusercontent.com"
+#define ROLE_ARN "arn:aws:iam::" FX_ACCOUNT ":role/deploy"
+#define NOW 1767225600 /* fx->now_ms / 1000 */
+
+static const char trust[] =
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{"
+    "\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\","
+    "\"Condition\":{\"StringEquals\":{\"token.actions.githubusercontent.com:aud\":"
+    "\"sts.amazonaws.com\"},\"StringLike\":{\"token.actions.githubusercontent.com:sub\":"
+    "\"repo:acme/app:*\"}}}]}";
+
+/* A trust policy on a claim AWS does not carry into the context. */
+static const char trust_repository[] =
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{"
+    "\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\","
+    "\"Condition\":{\"StringEquals\":{\"token.actions.githubusercontent.com:repository\":"
+    "\"acme/app\",\"token.actions.githubusercontent.com:aud\":\"sts.amazonaws.com\"}}}]}";
+
+struct sts_fx {
+    struct iam_fx fx;
+    EVP_PKEY *key;
+    struct tg_jose_keyset *ks;
+    struct tg_creds_keyring ring;
+    uint8_t master[32];
+    struct tg_buf xml;
+    struct tg_error err;
+    json_t *decision;
+};
+
+static void b64url(struct tg_buf *out, const void *p, size_t n)
+{
+    assert_int_equal(tg_base64url_encode(out, p, n), 0);
+}
+
+static char *jwk_of(EVP_PKEY *k, const char *kid)
+{
+    BIGNUM *n = NULL, *e = NULL;
+    assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e), 1);
+    uint8_t nb[512], eb[8];
+    int nl = BN_bn2bin(n, nb), el = BN_bn2bin(e, eb);
+    struct tg_buf bn, be, out;
+    tg_buf_init(&bn, 1024);
+    tg_buf_init(&be, 64);
+    tg_buf_init(&out, 4096);
+    b64url(&bn, nb, (size_t)nl);
+    b64url(&be, eb, (size_t)el);
+    assert_int_equal(tg_buf_appendf(&out,
+                                    "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":\"sig\","
+                                    "\"alg\":\"RS256\",\"n\":\"%.*s\",\"e\":\"%.*s\"}]}",
+                                    kid, (int)bn.len, (char *)bn.ptr, (int)be.len, (char *)be.ptr),
+                     0);
+    BN_free(n);
+    BN_free(e);
+    tg_buf_free(&bn);
+    tg_buf_free(&be);
+    return tg_buf_steal(&out);
+}
+
+/* header.payload.signature with RS256 over the given JSON texts. */
+static char *mint_raw(EVP_PKEY *k, const char *header, const char *payload)
+{
+    struct tg_buf t;
+    tg_buf_init(&t, 1 << 16);
+    b64url(&t, header, strlen(header));
+    assert_int_equal(tg_buf_append_byte(&t, '.'), 0);
+    b64url(&t, payload, strlen(payload));
+    uint8_t sig[512];
+    size_t sig_len = sizeof(sig);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k), 1);
+    assert_int_equal(EVP_DigestSign(md, sig, &sig_len, t.ptr, t.len), 1);
+    EVP_MD_CTX_free(md);
+    assert_int_equal(tg_buf_append_byte(&t, '.'), 0);
+    b64url(&t, sig, sig_len);
+    return tg_buf_steal(&t);
+}
+
+/* GitHub-shaped claims; extra is inserted as more members (may be ""). */
+static char *mint(struct sts_fx *f, const char *sub, const char *aud, int64_t exp,
+                  const char *extra)
+{
+    char payload[2048];
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"%s\",\"exp\":%lld,\"iat\":%lld,"
+             "\"repository\":\"acme/app\",\"run_attempt\":\"1\"%s}",
+             ISS, aud, sub, (long long)exp, (long long)(NOW - 10), extra);
+    return mint_raw(f->key, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}", payload);
+}
+
+static int setup(void **state)
+{
+    struct sts_fx *f = calloc(1, sizeof(*f));
+    assert_int_equal(fx_setup(&f->fx), 0);
+    assert_int_equal(fx_call(&f->fx, "CreateOpenIDConnectProvider", "Url", ISS,
+                             "ClientIDList.member.1", "sts.amazonaws.com", NULL),
+                     TG_OK);
+    assert_int_equal(fx_call(&f->fx, "CreateRole", "RoleName", "deploy", "AssumeRolePolicyDocument",
+                             trust, "MaxSessionDuration", "7200", NULL),
+                     TG_OK);
+    assert_int_equal(fx_call(&f->fx, "CreateRole", "RoleName", "by-repository",
+                             "AssumeRolePolicyDocument", trust_repository, NULL),
+                     TG_OK);
+    f->key = EVP_RSA_gen(2048);
+    assert_non_null(f->key);
+    char *jwks = jwk_of(f->key, "k1");
+    assert_int_equal(
+        tg_jose_keyset_parse((const uint8_t *)jwks, strlen(jwks), &f->ks, NULL, &f->err), 0);
+    free(jwks);
+    memset(f->master, 7, sizeof(f->master));
+    char *doc = NULL;
+    assert_int_equal(tg_creds_keyring_rotate(f->master, tg_cur_make("", 0), f->fx.now_ms, fx_rand,
+                                             &f->fx.rng, &doc, &f->err),
+                     0);
+    assert_int_equal(tg_creds_keyring_load(f->master, tg_cur_str(doc), &f->ring, &f->err), 0);
+    free(doc);
+    tg_buf_init(&f->xml, 1 << 20);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct sts_fx *f = *state;
+    fx_teardown(&f->fx);
+    EVP_PKEY_free(f->key);
+    tg_jose_keyset_release(f->ks);
+    tg_creds_keyring_wipe(&f->ring);
+    tg_buf_free(&f->xml);
+    json_decref(f->decision);
+    free(f);
+    return 0;
+}
+
+/* Runs both phases as the server does; returns the error code. */
+static enum tg_code awrwi(struct sts_fx *f, const char *role_arn, const char *session,
+                          const char *token, const char *duration)
+{
+    struct tg_buf form;
+    tg_buf_init(&form, 1 << 17);
+    int ok = tg_buf_append_str(&form, "Action=AssumeRoleWithWebIdentity&RoleArn=");
+    ok |= tg_url_encode(&form, tg_cur_str(role_arn));
+    ok |= tg_buf_append_str(&form, "&RoleSessionName=");
+    ok |= tg_url_encode(&form, tg_cur_str(session));
+    ok |= tg_buf_append_str(&form, "&WebIdentityToken=");
+    ok |= tg_url_encode(&form, tg_cur_str(token));
+    if (duration != NULL) {
+        ok |= tg_buf_append_str(&form, "&DurationSeconds=");
+        ok |= tg_buf_append_str(&form, duration);
+    }
+    assert_int_equal(ok, 0);
+    struct tg_form in;
+    tg_form_init(&in);
+    assert_int_equal(tg_form_parse(&in, form.ptr, form.len, &f->err), 0);
+
+    struct tg_sts_ctx ctx = {f->fx.snap, &f->ring, NOW, fx_rand, &f->fx.rng};
+    struct tg_sts_awrwi st;
+    struct tg_xml x;
+    tg_buf_reset(&f->xml);
+    tg_xml_init(&x, &f->xml);
+    tg_error_clear(&f->err);
+    int rc = tg_sts_awrwi_begin(&ctx, &in, &st, &f->err);
+    if (rc == 0) {
+        assert_string_equal(st.provider->arn, PROVIDER_ARN);
+        rc = tg_sts_awrwi_finish(&ctx, &st, f->ks, &x, &f->err);
+    }
+    json_decref(f->decision);
+    f->decision = st.decision ? json_incref(st.decision) : NULL;
+    tg_sts_awrwi_free(&st);
+    tg_form_free(&in);
+    tg_buf_free(&form);
+    assert_int_equal(tg_buf_nul(&f->xml), 0);
+    return rc == 0 ? TG_OK : f->err.code;
+}
+
+static const char *xml(const struct sts_fx *f)
+{
+    return f->xml.ptr ? (const char *)f->xml.ptr : "";
+}
+
+static void assert_has_text(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) == NULL) {
+        fail_msg("expected \"%s\" in \"%s\"", needle, hay);
+    }
+}
+
+/* The text between <tag> and </tag>. */
+static void element(const char *doc, const char *tag, char *out, size_t cap)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    const char *a = strstr(doc, open);
+    assert_non_null(a);
+    a += strlen(open);
+    const char *b = strstr(a, close);
+    assert_non_null(b);
+    assert_true((size_t)(b - a) < cap);
+    memcpy(out, a, (size_t)(b - a));
+    out[b - a] = '\0';
+}
+
+static void test_success_and_session(void **state)
+{
+    struct sts_fx *f = *state;
+    char *tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, ROLE_ARN, "gha-run-1", tok, NULL), TG_OK);
+    free(tok);
+    const char *d = xml(f);
+    assert_has_text(d, "<SubjectFromWebIdentityToken>repo:acme/app:ref:refs/heads/main"
+                       "</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience>");
+    assert_has_text(d, "<Arn>arn:aws:sts::" FX_ACCOUNT ":assumed-role/deploy/gha-run-1</Arn>");
+    assert_has_text(d, "<Provider>" PROVIDER_ARN "</Provider>");
+    assert_null(strstr(d, "PackedPolicySize"));
+    char akid[64], secret[64], token[4096], exp[64], role_id[128];
+    element(d, "AccessKeyId", akid, sizeof(akid));
+    element(d, "SecretAccessKey", secret, sizeof(secret));
+    element(d, "SessionToken", token, sizeof(token));
+    element(d, "Expiration", exp, sizeof(exp));
+    element(d, "AssumedRoleId", role_id, sizeof(role_id));
+    assert_int_equal(strlen(akid), 20);
+    assert_memory_equal(akid, "ASIA", 4);
+    assert_int_equal(strlen(secret), 40);
+    assert_string_equal(exp, "2026-01-01T01:00:00Z"); /* default 3600 s */
+    assert_memory_equal(role_id, "AROA", 4);
+    assert_has_text(role_id, ":gha-run-1");
+
+    /* the SessionToken opens with the ring and carries the session */
+    struct tg_creds_session s;
+    assert_int_equal(tg_creds_session_open(&f->ring, tg_cur_str(token), &s), 0);
+    assert_string_equal(s.access_key_id, akid);
+    assert_string_equal(s.secret, secret);
+    assert_string_equal(s.role_name, "deploy");
+    assert_string_equal(s.session_name, "gha-run-1");
+    assert_string_equal(s.account_id, FX_ACCOUNT);
+    assert_string_equal(s.provider_arn, PROVIDER_ARN);
+    assert_string_equal(s.subject, "repo:acme/app:ref:refs/heads/main");
+    assert_int_equal(s.expires - s.issued, 3600);
+
+    /* GetCallerIdentity's elements for that session */
+    struct tg_buf b;
+    tg_buf_init(&b, 4096);
+    struct tg_xml x;
+    tg_xml_init(&x, &b);
+    tg_sts_caller_identity_session(&s, &x);
+    assert_int_equal(tg_xml_finish(&x), 0);
+    assert_int_equal(tg_buf_nul(&b), 0);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "<UserId>%s</UserId><Account>" FX_ACCOUNT "</Account><Arn>arn:aws:sts::" FX_ACCOUNT
+             ":assumed-role/deploy/gha-run-1</Arn>",
+             role_id);
+    assert_string_equal((const char *)b.ptr, want);
+    tg_buf_free(&b);
+    tg_wipe(&s, sizeof(s));
+
+    /* a longer session, within the role's MaxSessionDuration of 7200 */
+    tok = mint(f, "repo:acme/app:pull_request", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, ROLE_ARN, "s2", tok, "7200"), TG_OK);
+    element(xml(f), "Expiration", exp, sizeof(exp));
+    assert_string_equal(exp, "2026-01-01T02:00:00Z");
+    free(tok);
+}
+
+static void test_trust_policy_denials(void **state)
+{
+    struct sts_fx *f = *state;
+    const char *subs[] = {"repo:acme/app-evil:ref:refs/heads/main", "repo:other/app:pull_request",
+                          "repo:acme/ap"};
+    for (size_t i = 0; i < 3; i++) {
+        char *tok = mint(f, subs[i], "sts.amazonaws.com", NOW + 300, "");
+        assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_E_ACCESS_DENIED);
+        assert_string_equal(f->err.message,
+                            "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+        /* the decision trace says which condition failed, with the values */
+        json_t *tp = json_object_get(f->decision, "trust_policy");
+        assert_string_equal(json_string_value(json_object_get(tp, "decision")), "implicitDeny");
+        char *dump = json_dumps(tp, JSON_COMPACT);
+        assert_has_text(dump, subs[i]);
+        assert_has_text(dump, "repo:acme/app:*");
+        free(dump);
+        assert_null(strstr(xml(f), "Credentials"));
+        free(tok);
+    }
+    /* a role that does not exist is an authorization failure (spec 1.2) */
+    char *tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, "arn:aws:iam::" FX_ACCOUNT ":role/nope", "s1", tok, NULL),
+                     TG_E_ACCESS_DENIED);
+    assert_int_equal(awrwi(f, "arn:aws:iam::111111111111:role/deploy", "s1", tok, NULL),
+                     TG_E_ACCESS_DENIED);
+    free(tok);
+}
+
+static void test_claims(void **state)
+{
+    struct sts_fx *f = *state;
+    const char *sub = "repo:acme/app:ref:refs/heads/main";
+    char *tok = mint(f, sub, "sts.amazon.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    assert_string_equal(f->err.message, "Incorrect token audience");
+    free(tok);
+
+    /* aud as an array: any element may match */
+    char payload[1024];
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"sts.amazonaws.com\"],\"sub\":\"%s\","
+             "\"exp\":%d}",
+             sub, NOW + 60);
+    tok = mint_raw(f->key, "{\"alg\":\"RS256\",\"kid\":\"k1\"}", payload);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_OK);
+    free(tok);
+    snprintf(payload, sizeof(payload), "{\"iss\":\"" ISS "\",\"sub\":\"%s\",\"exp\":%d}", sub,
+             NOW + 60);
+    tok = mint_raw(f->key, "{\"alg\":\"RS256\",\"kid\":\"k1\"}", payload);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    assert_string_equal(f->err.message, "Missing a required claim: aud");
+    free(tok);
+
+    /* exp: 5 minutes of skew, then ExpiredTokenException with AWS's text */
+    tok = mint(f, sub, "sts.amazonaws.com", NOW - 299, "");
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_OK);
+    free(tok);
+    tok = mint(f, sub, "sts.amazonaws.com", NOW - 301, "");
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_E_EXPIRED_TOKEN_EXCEPTION);
+    char want[160];
+    snprintf(want, sizeof(want),
+             "Token expired: current date/time %d must be before the expiration date/time %d", NOW,
+             NOW - 301);
+    assert_string_equal(f->err.message, want);
+    free(tok);
+
+    /* nbf in the future; a time claim that is not an integer */
+    tok = mint(f, sub, "sts.amazonaws.com", NOW + 3000, ",\"nbf\":1767226000");
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    free(tok);
+    tok = mint(f, sub, "sts.amazonaws.com", NOW + 3000, ",\"nbf\":1767225000.5");
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    free(tok);
+}
+
+static void test_token_and_provider_errors(void **state)
+{
+    struct sts_fx *f = *state;
+    const char *sub = "repo:acme/app:ref:refs/heads/main";
+    char *tok = mint(f, sub, "sts.amazonaws.com", NOW + 300, "");
+
+    /* tampered payload: the signature no longer verifies */
+    char *dot1 = strchr(tok, '.');
+    char *bad = strdup(tok);
+    bad[dot1 - tok + 5] = bad[dot1 - tok + 5] == 'A' ? 'B' : 'A';
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", bad, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    free(bad);
+
+    /* not a JWT */
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", "not-a-jwt", NULL), TG_E_INVALID_IDENTITY_TOKEN);
+
+    /* unknown kid */
+    char payload[512];
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"" ISS "\",\"aud\":\"sts.amazonaws.com\",\"sub\":\"%s\",\"exp\":%d}", sub,
+             NOW + 60);
+    char *other = mint_raw(f->key, "{\"alg\":\"RS256\",\"kid\":\"k9\"}", payload);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", other, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    assert_has_text(f->err.message, "Couldn't retrieve verification key");
+    free(other);
+
+    /* issuer without a provider; one differing only by a trailing slash */
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"" ISS "/\",\"aud\":\"sts.amazonaws.com\",\"sub\":\"%s\",\"exp\":%d}", sub,
+             NOW + 60);
+    other = mint_raw(f->key, "{\"alg\":\"RS256\",\"kid\":\"k1\"}", payload);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", other, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    assert_string_equal(f->err.message,
+                        "No OpenIDConnect provider found in your account for " ISS "/");
+    assert_has_text(f->err.detail, "trailing slash");
+    free(other);
+
+    /* an algorithm the provider does not allow (PS256 is not in AWS's set) */
+    other = mint_raw(f->key, "{\"alg\":\"PS256\",\"kid\":\"k1\"}", payload);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", other, NULL), TG_E_INVALID_IDENTITY_TOKEN);
+    free(other);
+    free(tok);
+}
+
+static void test_parameters(void **state)
+{
+    struct sts_fx *f = *state;
+    char *tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, ROLE_ARN, "a:b", tok, NULL), TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message,
+                        "1 validation error detected: Value 'a:b' at 'roleSessionName' failed to "
+                        "satisfy constraint: Member must satisfy regular expression pattern: "
+                        "[\\w+=,.@-]*");
+    assert_int_equal(awrwi(f, ROLE_ARN, "x", tok, NULL), TG_E_VALIDATION_ERROR);
+    assert_int_equal(awrwi(f, ROLE_ARN, "dependabot[bot]", tok, NULL), TG_E_VALIDATION_ERROR);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, "899"), TG_E_VALIDATION_ERROR);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, "43201"), TG_E_VALIDATION_ERROR);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, "12x"), TG_E_VALIDATION_ERROR);
+    assert_int_equal(awrwi(f, "arn:aws:iam::123:role/x-and-more", "s1", tok, NULL),
+                     TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message, "Request ARN is invalid");
+    /* above the role's MaxSessionDuration (7200): refused, not capped */
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, "7201"), TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message, "The requested DurationSeconds exceeds the "
+                                        "MaxSessionDuration set for this role.");
+    free(tok);
+}
+
+static void test_claims_beyond_aws(void **state)
+{
+    struct sts_fx *f = *state;
+    const char *role = "arn:aws:iam::" FX_ACCOUNT ":role/by-repository";
+    char *tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, role, "s1", tok, NULL), TG_OK);
+    free(tok);
+    /* the same token with another repository claim */
+    char payload[512];
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"" ISS "\",\"aud\":\"sts.amazonaws.com\",\"sub\":\"repo:acme/app:x\","
+             "\"repository\":\"acme/app-evil\",\"exp\":%d}",
+             NOW + 60);
+    tok = mint_raw(f->key, "{\"alg\":\"RS256\",\"kid\":\"k1\"}", payload);
+    assert_int_equal(awrwi(f, role, "s1", tok, NULL), TG_E_ACCESS_DENIED);
+    free(tok);
+
+    /* restricted to AWS's keys by the provider tag: repository is not a key */
+    assert_int_equal(fx_call(&f->fx, "TagOpenIDConnectProvider", "OpenIDConnectProviderArn",
+                             PROVIDER_ARN, "Tags.member.1.Key", TG_STS_TAG_CONDITION_KEYS,
+                             "Tags.member.1.Value", "aws", NULL),
+                     TG_OK);
+    tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi(f, role, "s1", tok, NULL), TG_E_ACCESS_DENIED);
+    assert_int_equal(awrwi(f, ROLE_ARN, "s1", tok, NULL), TG_OK); /* aud and sub still work */
+    free(tok);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_success_and_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trust_policy_denials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_and_provider_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_beyond_aws, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
