@@ -507,7 +507,7 @@ out:
 static void oidc_log(const char *line)
 {
     char clean[600];
-    tg_server_log("oidc: %s", log_clean(line, clean, sizeof(clean)));
+    tg_server_log("%s", log_clean(line, clean, sizeof(clean)));
 }
 
 int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out, struct tg_error *err)
@@ -1046,7 +1046,6 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
         if (token != NULL) {
             tg_audit_event_forbid(&ev, *token);
         }
-        tg_audit_event_forbid(&ev, tg_cur_str(who.sess.secret));
         json_t *id;
         if (rc == 0 && who.session) {
             id = json_pack("{s:s, s:s, s:s, s:s}", "type", "AssumedRole", "principalId", "",

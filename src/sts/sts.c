@@ -180,7 +180,7 @@ static const char *provider_tag(const struct tg_snap_provider *p, const char *ke
     return NULL;
 }
 
-/* "RS256,ES256,EdDSA" or "RS256 ES256" -> mask; unknown names are ignored
+/* "RS256 ES256 EdDSA" (or comma-separated) -> mask; unknown names are ignored
  * (and HMAC/none can never be named: tg_jose_alg_from_name knows only
  * asymmetric ones). */
 static uint32_t algs_from_tag(const char *v)

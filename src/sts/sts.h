@@ -17,7 +17,7 @@
 
 /* Provider tags that configure tegata's extensions (AWS's API has no field
  * for them; tags keep the wire protocol unchanged). */
-#define TG_STS_TAG_ALGORITHMS "tegata:allowed-algorithms" /* "RS256,PS256,EdDSA" */
+#define TG_STS_TAG_ALGORITHMS "tegata:allowed-algorithms" /* "RS256 PS256 EdDSA" */
 #define TG_STS_TAG_CONDITION_KEYS "tegata:condition-keys" /* "aws": only AWS's keys */
 
 struct tg_sts_ctx {
