@@ -11,7 +11,8 @@ packages=(
   libcmocka-dev                     # unit tests
   # integration tests: the real AWS clients, Debian's builds
   python3 python3-boto3 awscli python3-pytest python3-jwt python3-cryptography
-  sqlite3
+  sqlite3 faketime                  # faketime: the expired-session test
+  wrk                               # bench/ (run by hand)
 )
 
 missing=()

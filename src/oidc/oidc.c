@@ -47,6 +47,8 @@ struct entry {
     int64_t refresh_at;        /* when a refresh is due (a tenth of the TTL early) */
     int64_t retry_at;          /* after a failed refresh: no new attempt before this */
     int64_t last_attempt;      /* last fetch of any kind, success or not */
+    int64_t last_kid_refetch;  /* last refetch caused by an unknown kid; 0: none yet */
+    bool kid_refetch_done;     /* last_kid_refetch is set */
     int64_t last_used;         /* for eviction */
     uint64_t gen;              /* bumped when a fetch ends; waiters watch it */
     unsigned busy;             /* callers inside tg_oidc_keys on this entry */
@@ -765,9 +767,11 @@ static bool keyset_has_kid(const struct tg_jose_keyset *ks, struct tg_cur kid)
     return false;
 }
 
-/* Whether a fetch is due now. Called locked, with no fetch in flight. */
-static bool need_fetch(const struct entry *e, struct tg_cur kid, int64_t now)
+/* Whether a fetch is due now, and whether it is an unknown-kid refetch.
+ * Called locked, with no fetch in flight. */
+static bool need_fetch(const struct entry *e, struct tg_cur kid, int64_t now, bool *for_kid)
 {
+    *for_kid = false;
     if (e->ks == NULL) {
         /* Nothing to serve: every request tries (concurrent ones share one
          * fetch), so a provider that comes back works at once. */
@@ -778,9 +782,12 @@ static bool need_fetch(const struct entry *e, struct tg_cur kid, int64_t now)
     }
     /* An unknown kid may be a key the issuer just rotated in: refetch, at
      * most once per TG_OIDC_REFETCH_INTERVAL, so tokens with invented kids
-     * cannot make us hammer the issuer (issue 3). */
-    if (kid.len > 0 && !keyset_has_kid(e->ks, kid) &&
-        now - e->last_attempt >= TG_OIDC_REFETCH_INTERVAL) {
+     * cannot make us hammer the issuer (issue 3). Only such refetches count:
+     * a key rotated in just after the first fetch is found at once. After a
+     * failed fetch, nothing is retried before retry_at. */
+    if (kid.len > 0 && !keyset_has_kid(e->ks, kid) && now >= e->retry_at &&
+        (!e->kid_refetch_done || now - e->last_kid_refetch >= TG_OIDC_REFETCH_INTERVAL)) {
+        *for_kid = true;
         return true;
     }
     return false;
@@ -825,8 +832,13 @@ int tg_oidc_keys(struct tg_oidc_cache *c, const char *issuer, const char *const 
         }
         goto answer;
     }
-    if (!need_fetch(e, kid, now)) {
+    bool for_kid = false;
+    if (!need_fetch(e, kid, now, &for_kid)) {
         goto answer;
+    }
+    if (for_kid) {
+        e->last_kid_refetch = now;
+        e->kid_refetch_done = true;
     }
 
     e->fetching = true;
