@@ -142,45 +142,12 @@ static size_t curve_bytes(int nid)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-/* Brackets outside strings; refuses nesting deeper than TG_JSON_MAX_DEPTH
- * before jansson recurses into it. */
-static bool depth_ok(const uint8_t *d, size_t n)
-{
-    size_t depth = 0;
-    bool in_str = false;
-    bool esc = false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = d[i];
-        if (in_str) {
-            if (esc) {
-                esc = false;
-            } else if (c == '\\') {
-                esc = true;
-            } else if (c == '"') {
-                in_str = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-            if (depth > TG_JSON_MAX_DEPTH) {
-                return false;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return true;
-}
-
 /* A JSON object from (p, n), duplicate keys refused (RFC 7515 §4 allows a
  * parser to refuse them, and refusing leaves no room for two parsers to
  * disagree on the value); NULL with the reason in why (why_len bytes). */
 static json_t *load_object(const uint8_t *p, size_t n, char *why, size_t why_len)
 {
-    if (!depth_ok(p, n)) {
+    if (!tg_json_depth_ok(p, n, TG_JSON_MAX_DEPTH)) {
         snprintf(why, why_len, "JSON nested deeper than %d", TG_JSON_MAX_DEPTH);
         return NULL;
     }

@@ -551,6 +551,10 @@ static int fetch_keys(struct fetch *f, const char *issuer, struct tg_jose_keyset
     TG_GUARD_GOTO(fetch_get(f, disc, "discovery"), out);
 
     json_error_t jerr;
+    if (!tg_json_depth_ok(f->body.ptr, f->body.len, TG_JSON_MAX_DEPTH)) {
+        fdetail(f, "discovery: %.200s nests deeper than %d", disc, TG_JSON_MAX_DEPTH);
+        goto out;
+    }
     doc = json_loadb((const char *)f->body.ptr, f->body.len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL || !json_is_object(doc)) {
         fdetail(f, "discovery: %.200s is not a JSON object%s%.200s", disc, doc == NULL ? ": " : "",

@@ -29,41 +29,6 @@
  * 45 characters). */
 #define IP_TEXT_MAX 64
 
-/* In the order of enum cond_op (policy.c keeps its own copy for parsing). */
-static const char *const eval_op_names[] = {
-    "StringEquals",
-    "StringNotEquals",
-    "StringEqualsIgnoreCase",
-    "StringNotEqualsIgnoreCase",
-    "StringLike",
-    "StringNotLike",
-    "NumericEquals",
-    "NumericNotEquals",
-    "NumericLessThan",
-    "NumericLessThanEquals",
-    "NumericGreaterThan",
-    "NumericGreaterThanEquals",
-    "DateEquals",
-    "DateNotEquals",
-    "DateLessThan",
-    "DateLessThanEquals",
-    "DateGreaterThan",
-    "DateGreaterThanEquals",
-    "Bool",
-    "BinaryEquals",
-    "IpAddress",
-    "NotIpAddress",
-    "ArnEquals",
-    "ArnLike",
-    "ArnNotEquals",
-    "ArnNotLike",
-    "Null",
-};
-_Static_assert(sizeof(eval_op_names) / sizeof(eval_op_names[0]) == OP_COUNT,
-               "one name per operator");
-
-static const char *const eval_principal_types[] = {"AWS", "Federated", "Service", "CanonicalUser"};
-
 /* ---- results ------------------------------------------------------------ */
 
 enum match {
@@ -1050,7 +1015,7 @@ static bool principal_match(const struct statement *st, const struct tg_policy_r
         if (req->principal_type == NULL || req->principal == NULL) {
             continue;
         }
-        if (strcmp(eval_principal_types[pr->type], req->principal_type) == 0 &&
+        if (strcmp(tg_policy_principal_type_names[pr->type], req->principal_type) == 0 &&
             tg_cur_eq(val, cstr(req->principal))) {
             return true;
         }
@@ -1115,7 +1080,7 @@ static json_t *trace_condition(const struct condition *cd, const struct tg_polic
 {
     char name[96];
     static const char *const quals[] = {"", "ForAnyValue:", "ForAllValues:"};
-    (void)snprintf(name, sizeof(name), "%s%s%s", quals[cd->qual], eval_op_names[cd->op],
+    (void)snprintf(name, sizeof(name), "%s%s%s", quals[cd->qual], tg_policy_op_names[cd->op],
                    cd->if_exists ? "IfExists" : "");
     json_t *o = json_object();
     if (o == NULL) {

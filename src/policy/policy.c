@@ -50,7 +50,7 @@
 
 /* Operator names are matched case-sensitively, as IAM does (moto vectors:
  * an unknown name with a non-empty block is a syntax error). */
-static const char *const op_names[OP_COUNT] = {
+const char *const tg_policy_op_names[OP_COUNT] = {
     "StringEquals",
     "StringNotEquals",
     "StringEqualsIgnoreCase",
@@ -80,7 +80,8 @@ static const char *const op_names[OP_COUNT] = {
     "Null",
 };
 
-static const char *const principal_type_names[] = {"AWS", "Federated", "Service", "CanonicalUser"};
+const char *const tg_policy_principal_type_names[PRINCIPAL_TYPE_COUNT] = {
+    "AWS", "Federated", "Service", "CanonicalUser"};
 
 /* ---- arena: a few large chunks, freed together ------------------------- */
 
@@ -303,7 +304,7 @@ static struct opname opname_parse(struct tg_cur name)
         name = cur_sub(name, 0, name.len - strlen("IfExists"));
     }
     for (size_t i = 0; i < OP_COUNT; i++) {
-        if (cur_is(name, op_names[i])) {
+        if (cur_is(name, tg_policy_op_names[i])) {
             o.known = true;
             o.op = (enum cond_op)i;
             break;
@@ -318,39 +319,6 @@ static bool op_is_date(enum cond_op op)
 }
 
 /* ---- 0. nesting pre-scan ------------------------------------------------ */
-
-/* Brackets outside strings; refuses nesting deeper than TG_JSON_MAX_DEPTH
- * before jansson recurses into it. */
-static bool depth_ok(const uint8_t *d, size_t n)
-{
-    size_t depth = 0;
-    bool in_str = false;
-    bool esc = false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = d[i];
-        if (in_str) {
-            if (esc) {
-                esc = false;
-            } else if (c == '\\') {
-                esc = true;
-            } else if (c == '"') {
-                in_str = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-            if (depth > TG_JSON_MAX_DEPTH) {
-                return false;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return true;
-}
 
 /* ---- 1. syntax ---------------------------------------------------------- */
 /* Each returns NULL when fine, else the operator detail of a syntax error. */
@@ -1082,8 +1050,8 @@ static int principal_invalid(struct tg_error *err, const char *key, struct tg_cu
 
 static bool principal_type_of(const char *key, enum principal_type *t)
 {
-    for (size_t i = 0; i < TG_ARRAY_LEN(principal_type_names); i++) {
-        if (strcmp(key, principal_type_names[i]) == 0) {
+    for (size_t i = 0; i < TG_ARRAY_LEN(tg_policy_principal_type_names); i++) {
+        if (strcmp(key, tg_policy_principal_type_names[i]) == 0) {
             *t = (enum principal_type)i;
             return true;
         }
@@ -1503,7 +1471,7 @@ int tg_policy_parse(const uint8_t *doc, size_t len, enum tg_policy_kind kind,
         rc = fail_detail(err, MSG_SYNTAX, "document larger than 2 x TG_POLICY_MAX_DOCUMENT bytes");
         goto out;
     }
-    if (!depth_ok(doc, len)) {
+    if (!tg_json_depth_ok(doc, len, TG_JSON_MAX_DEPTH)) {
         rc = fail_detail(err, MSG_SYNTAX, "JSON nested deeper than TG_JSON_MAX_DEPTH");
         goto out;
     }
@@ -1632,8 +1600,8 @@ json_t *tg_policy_to_json(const struct tg_policy *p)
             json_t *pr = json_array();
             for (size_t k = 0; k < st->n_principals; k++) {
                 json_t *e = json_object();
-                json_object_set_new(e, "type",
-                                    json_string(principal_type_names[st->principals[k].type]));
+                json_object_set_new(
+                    e, "type", json_string(tg_policy_principal_type_names[st->principals[k].type]));
                 json_object_set_new(e, "value", jstr_of(st->principals[k].value));
                 json_array_append_new(pr, e);
             }
@@ -1662,7 +1630,7 @@ json_t *tg_policy_to_json(const struct tg_policy *p)
         for (size_t k = 0; k < st->n_conditions; k++) {
             const struct condition *cd = &st->conditions[k];
             json_t *e = json_object();
-            json_object_set_new(e, "operator", json_string(op_names[cd->op]));
+            json_object_set_new(e, "operator", json_string(tg_policy_op_names[cd->op]));
             json_object_set_new(e, "qualifier",
                                 quals[cd->qual] ? json_string(quals[cd->qual]) : json_null());
             json_object_set_new(e, "if_exists", json_boolean(cd->if_exists));

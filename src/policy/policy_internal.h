@@ -56,12 +56,7 @@ enum set_qual {
     SQ_FOR_ALL_VALUES, /* "ForAllValues:" */
 };
 
-enum principal_type {
-    PR_AWS,
-    PR_FEDERATED,
-    PR_SERVICE,
-    PR_CANONICAL_USER,
-};
+enum principal_type { PR_AWS, PR_FEDERATED, PR_SERVICE, PR_CANONICAL_USER, PRINCIPAL_TYPE_COUNT };
 
 enum principal_kind {
     PK_NONE,
@@ -134,5 +129,10 @@ struct tg_policy {
     size_t n_statements;
     struct chunk *mem; /* first chunk; this struct lives in it */
 };
+
+/* Names in the order of the enums, shared by the parser and the evaluator
+ * (policy.c). Operator names are case-sensitive, as IAM's. */
+extern const char *const tg_policy_op_names[OP_COUNT];
+extern const char *const tg_policy_principal_type_names[PRINCIPAL_TYPE_COUNT];
 
 #endif
