@@ -60,6 +60,12 @@ static void put_escaped(struct tg_xml *x, struct tg_cur t)
     size_t i = 0;
     while (i < t.len) {
         uint8_t c = t.ptr[i];
+        /* Fast path: most text (tokens, keys, ARNs) is printable ASCII
+         * without markup characters and is copied as it is. */
+        if (c >= 0x20 && c < 0x7f && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'') {
+            i++;
+            continue;
+        }
         const char *rep = NULL;
         size_t adv = 1;
         if (c < 0x80) {

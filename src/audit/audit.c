@@ -204,10 +204,11 @@ static json_t *str_or_null(const char *s)
 
 int tg_audit_event_begin(struct tg_audit_event *ev, int64_t now_ms, const char *source,
                          const char *name, const char *region, const char *source_ip,
-                         const char *user_agent, const char *request_id)
+                         const char *user_agent, const char *request_id, tg_random_fn rnd,
+                         void *rnd_ctx)
 {
     char when[TG_ISO8601_LEN];
-    uint8_t rnd[16];
+    uint8_t r[16];
     char id[TG_UUID_LEN];
 
     memset(ev, 0, sizeof(*ev));
@@ -218,8 +219,8 @@ int tg_audit_event_begin(struct tg_audit_event *ev, int64_t now_ms, const char *
     /* CloudTrail's eventTime has whole seconds: "2026-01-01T00:00:00Z". */
     int64_t t = now_ms / 1000 - (now_ms % 1000 < 0 ? 1 : 0);
     tg_time_iso8601(t, when);
-    tg_random(NULL, rnd, sizeof(rnd));
-    tg_uuid_format(rnd, id);
+    rnd(rnd_ctx, r, sizeof(r));
+    tg_uuid_format(r, id);
 
     /* Order of a CloudTrail record; tg_audit_write restores it for fields
      * set later (userIdentity, errorCode, ...). requestParameters and
@@ -363,23 +364,35 @@ static bool line_leaks(const struct tg_audit_event *ev, const char *line, size_t
     return ev->n_forbidden > TG_AUDIT_MAX_FORBIDDEN || holds_forbidden(ev, line, len);
 }
 
-/* Appends "\n" + json + "\n" (the leading newline only after a torn write,
- * so the fragment ends its own line) in one write(2). Takes line. */
-static int append_line(struct tg_audit *a, char *line, size_t len)
+/* Serializes obj into out as "\n" + JSON + "\n": the leading newline is
+ * written only after a torn write (so the fragment ends its own line), and
+ * having both in the buffer lets append_line write the line in one write(2)
+ * without another copy. The JSON itself is out->ptr + 1, json_len bytes. */
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return tg_buf_append(data, buffer, size);
+}
+
+static int serialize(json_t *obj, struct tg_buf *out, size_t *json_len)
+{
+    tg_buf_reset(out);
+    if (tg_buf_append_byte(out, '\n') < 0 ||
+        json_dump_callback(obj, dump_cb, out, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0) {
+        return -1;
+    }
+    *json_len = out->len - 1;
+    return tg_buf_append_byte(out, '\n');
+}
+
+/* Writes the line serialize() built (json_len bytes of JSON in line). */
+static int append_line(struct tg_audit *a, const struct tg_buf *line, size_t json_len)
 {
     int rc = -1;
-    char *buf = malloc(len + 2);
-    if (buf == NULL) {
-        goto out;
-    }
-    buf[0] = '\n';
-    memcpy(buf + 1, line, len);
-    buf[len + 1] = '\n';
-
+    const char *buf = (const char *)line->ptr;
     bool sync = false;
     pthread_mutex_lock(&a->mu);
     const char *p = a->torn ? buf : buf + 1;
-    size_t n = a->torn ? len + 2 : len + 1;
+    size_t n = a->torn ? json_len + 2 : json_len + 1;
     size_t off = 0;
     int e = 0;
     while (off < n) {
@@ -417,9 +430,6 @@ static int append_line(struct tg_audit *a, char *line, size_t len)
         /* Outside the mutex: other writers go on while the disk works. */
         (void)fdatasync(a->fd);
     }
-out:
-    free(buf);
-    free(line);
     return rc;
 }
 
@@ -432,7 +442,8 @@ static int write_stub(struct tg_audit *a, const struct tg_audit_event *ev, const
                                        "eventName",    "awsRegion", "sourceIPAddress",
                                        "requestID",    "eventID",   "eventType"};
     int rc = -1;
-    char *line = NULL;
+    struct tg_buf line;
+    tg_buf_init(&line, TG_AUDIT_MAX_LINE + 2);
     json_t *stub = json_object();
     if (stub == NULL) {
         goto out;
@@ -450,23 +461,21 @@ static int write_stub(struct tg_audit *a, const struct tg_audit_event *ev, const
         json_object_set_new(stub, "errorMessage", json_string(message)) < 0) {
         goto out;
     }
-    line = json_dumps(stub, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (line == NULL) {
+    size_t len = 0;
+    if (serialize(stub, &line, &len) < 0) {
         goto out;
     }
-    size_t len = strlen(line);
     /* Belt and braces: the stub is checked like any line. */
-    if (holds_forbidden(ev, line, len)) {
+    if (holds_forbidden(ev, (const char *)line.ptr + 1, len)) {
         goto out;
     }
     if (a == NULL || a->fd < 0) {
         rc = 0;
         goto out;
     }
-    rc = append_line(a, line, len);
-    line = NULL;
+    rc = append_line(a, &line, len);
 out:
-    free(line);
+    tg_buf_free(&line);
     json_decref(stub);
     return rc;
 }
@@ -475,26 +484,26 @@ int tg_audit_write(struct tg_audit *a, struct tg_audit_event *ev)
 {
     int rc = -1;
     json_t *ordered = NULL;
-    char *line = NULL;
+    struct tg_buf line;
     size_t len = 0;
+    /* No cap here (the limit is checked below, with its own stub), so a
+     * large event is still serialized and can be reported as too large. */
+    tg_buf_init(&line, SIZE_MAX - 1);
 
     if (ev == NULL || ev->obj == NULL) {
         goto out;
     }
     ordered = ordered_copy(ev->obj);
-    if (ordered != NULL) {
-        line = json_dumps(ordered, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    }
-    if (line == NULL) {
+    if (ordered == NULL || serialize(ordered, &line, &len) < 0) {
         (void)write_stub(a, ev, "AuditSerializationFailure",
                          "The event could not be serialized and was not written.");
         goto out;
     }
-    len = strlen(line);
+    const char *json = (const char *)line.ptr + 1;
     /* The guard runs even when events are dropped, so that a leak shows up
      * as -1 in every configuration (tests run without an audit file too). */
-    if (line_leaks(ev, line, len)) {
-        tg_wipe(line, len);
+    if (line_leaks(ev, json, len)) {
+        tg_wipe(line.ptr, line.len);
         (void)write_stub(a, ev, "AuditRedactionFailure",
                          "The event contained a value that must never be logged (a token, "
                          "a secret or a session token) and was not written.");
@@ -509,10 +518,9 @@ int tg_audit_write(struct tg_audit *a, struct tg_audit_event *ev)
         rc = 0;
         goto out;
     }
-    rc = append_line(a, line, len);
-    line = NULL;
+    rc = append_line(a, &line, len);
 out:
-    free(line);
+    tg_buf_free(&line);
     json_decref(ordered);
     tg_audit_event_free(ev);
     return rc;

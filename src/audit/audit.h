@@ -41,7 +41,8 @@ struct tg_audit_event {
  * eventType "AwsApiCall". */
 int tg_audit_event_begin(struct tg_audit_event *ev, int64_t now_ms, const char *source,
                          const char *name, const char *region, const char *source_ip,
-                         const char *user_agent, const char *request_id) TG_MUST_USE;
+                         const char *user_agent, const char *request_id, tg_random_fn rnd,
+                         void *rnd_ctx) TG_MUST_USE;
 /* Registers a value that must never appear in the written line (a token, a
  * secret, a session token). Borrowed until tg_audit_write returns. */
 void tg_audit_event_forbid(struct tg_audit_event *ev, struct tg_cur secret);

@@ -79,13 +79,27 @@ void tg_server_log(const char *fmt, ...)
 {
     char when[TG_ISO8601_LEN];
     tg_time_iso8601(tg_time_now(), when);
+    /* stderr is unbuffered: three stdio calls would be three write(2)s per
+     * request. The line is formatted here and written with one call; only a
+     * line longer than line[] takes the slow path. */
+    char line[1024];
+    int head = snprintf(line, sizeof(line), "%s tegata: ", when);
     va_list ap;
     va_start(ap, fmt);
-    flockfile(stderr);
-    fprintf(stderr, "%s tegata: ", when);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    funlockfile(stderr);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = head < 0 ? -1 : vsnprintf(line + head, sizeof(line) - (size_t)head, fmt, ap);
+    if (n >= 0 && (size_t)head + (size_t)n + 1 < sizeof(line)) {
+        line[head + n] = '\n';
+        fwrite(line, 1, (size_t)head + (size_t)n + 1, stderr);
+    } else {
+        flockfile(stderr);
+        fprintf(stderr, "%s tegata: ", when);
+        vfprintf(stderr, fmt, ap2);
+        fputc('\n', stderr);
+        funlockfile(stderr);
+    }
+    va_end(ap2);
     va_end(ap);
 }
 
@@ -917,13 +931,13 @@ static json_t *form_string(const struct tg_form *form, const char *name)
 }
 
 static int audit_begin(struct tg_server *s, struct tg_audit_event *ev, const struct tg_request *req,
-                       const char *name, const char *request_id)
+                       struct tg_random_pool *pool, const char *name, const char *request_id)
 {
     char ua[512];
     header_text(req, "user-agent", ua, sizeof(ua));
-    return tg_audit_event_begin(ev, tg_time_now_ms(), "sts.amazonaws.com", name,
-                                s->region ? s->region : "us-east-1",
-                                req->source_ip ? req->source_ip : "-", ua, request_id);
+    return tg_audit_event_begin(
+        ev, tg_time_now_ms(), "sts.amazonaws.com", name, s->region ? s->region : "us-east-1",
+        req->source_ip ? req->source_ip : "-", ua, request_id, tg_random_pool_draw, pool);
 }
 
 static void audit_error(struct tg_audit_event *ev, const struct tg_error *err)
@@ -935,11 +949,11 @@ static void audit_error(struct tg_audit_event *ev, const struct tg_error *err)
 }
 
 static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
-                        const struct tg_form *form, struct tg_sts_awrwi *st,
-                        const struct tg_error *err, const char *request_id)
+                        const struct tg_form *form, struct tg_random_pool *pool,
+                        struct tg_sts_awrwi *st, const struct tg_error *err, const char *request_id)
 {
     struct tg_audit_event ev;
-    if (audit_begin(s, &ev, req, "AssumeRoleWithWebIdentity", request_id) < 0) {
+    if (audit_begin(s, &ev, req, pool, "AssumeRoleWithWebIdentity", request_id) < 0) {
         return;
     }
     const struct tg_cur *tok = tg_form_get(form, "WebIdentityToken");
@@ -982,7 +996,7 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
 }
 
 static int run_awrwi(struct tg_server *s, const struct tg_request *req, const struct tg_form *form,
-                     struct tg_response *resp, struct tg_error *err)
+                     struct tg_random_pool *pool, struct tg_response *resp, struct tg_error *err)
 {
     struct tg_xml x;
     tg_xml_init(&x, &resp->body);
@@ -990,7 +1004,7 @@ static int run_awrwi(struct tg_server *s, const struct tg_request *req, const st
     struct tg_snapshot *snap = tg_snapshot_acquire(&s->holder);
     struct ring_ref *ring = ring_acquire(s);
     int64_t now = tg_time_now();
-    struct tg_sts_ctx ctx = {snap, &ring->ring, now, tg_random, NULL};
+    struct tg_sts_ctx ctx = {snap, &ring->ring, now, tg_random_pool_draw, pool};
     struct tg_sts_awrwi st;
     int rc = tg_sts_awrwi_begin(&ctx, form, &st, err);
     if (rc == 0) {
@@ -1013,7 +1027,7 @@ static int run_awrwi(struct tg_server *s, const struct tg_request *req, const st
             rc = -1;
         }
     }
-    audit_awrwi(s, req, form, &st, rc == 0 ? NULL : err, resp->request_id);
+    audit_awrwi(s, req, form, pool, &st, rc == 0 ? NULL : err, resp->request_id);
     tg_sts_awrwi_free(&st);
     ring_release(ring);
     tg_snapshot_release(snap);
@@ -1021,7 +1035,8 @@ static int run_awrwi(struct tg_server *s, const struct tg_request *req, const st
 }
 
 static int run_caller_identity(struct tg_server *s, const struct tg_request *req,
-                               struct tg_response *resp, struct tg_error *err)
+                               struct tg_random_pool *pool, struct tg_response *resp,
+                               struct tg_error *err)
 {
     struct caller who;
     struct tg_audit_event ev;
@@ -1041,7 +1056,7 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
             rc = -1;
         }
     }
-    if (audit_begin(s, &ev, req, "GetCallerIdentity", resp->request_id) == 0) {
+    if (audit_begin(s, &ev, req, pool, "GetCallerIdentity", resp->request_id) == 0) {
         const struct tg_cur *token = find_header(req, "x-amz-security-token");
         if (token != NULL) {
             tg_audit_event_forbid(&ev, *token);
@@ -1108,12 +1123,15 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     const char *ns = TG_NS_IAM;
     char action[64] = "-";
     uint8_t rnd[16];
+    struct tg_random_pool pool;
 
     tg_error_clear(&err);
     tg_form_init(&form);
     memset(resp, 0, sizeof(*resp));
     tg_buf_init(&resp->body, TG_HTTP_MAX_RESPONSE);
-    tg_random(NULL, rnd, sizeof(rnd));
+    /* One CSPRNG call for the request id and what the action mints. */
+    tg_random_pool_fill(&pool);
+    tg_random_pool_draw(&pool, rnd, sizeof(rnd));
     tg_uuid_format(rnd, resp->request_id);
     resp->status = 200;
     resp->content_type = "text/xml";
@@ -1123,6 +1141,7 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     if (is_get && tg_cur_eq_str(req->path, "/healthz")) {
         respond_text(resp, 200, "ok\n");
         tg_form_free(&form);
+        tg_random_pool_wipe(&pool);
         return; /* not logged: load balancers poll it every few seconds */
     }
     if (!is_get && !is_post) {
@@ -1157,14 +1176,14 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     if (tg_cur_eq_str(*act, "AssumeRoleWithWebIdentity")) {
         /* spec 1.1: unsigned; an Authorization header is ignored */
         ns = TG_NS_STS;
-        if (run_awrwi(s, req, &form, resp, &err) < 0) {
+        if (run_awrwi(s, req, &form, &pool, resp, &err) < 0) {
             goto fail;
         }
         goto log;
     }
     if (tg_cur_eq_str(*act, "GetCallerIdentity")) {
         ns = TG_NS_STS;
-        if (run_caller_identity(s, req, resp, &err) < 0) {
+        if (run_caller_identity(s, req, &pool, resp, &err) < 0) {
             goto fail;
         }
         goto log;
@@ -1223,4 +1242,5 @@ log:;
             err.detail[0] ? ")" : "", (long long)(tg_time_now_ms() - t0), resp->request_id);
     }
     tg_form_free(&form);
+    tg_random_pool_wipe(&pool);
 }

@@ -375,6 +375,10 @@ struct claim_ctx {
     size_t n_owned;
     char scalar_text[CTX_MAX][32]; /* numbers and booleans as text */
     const char *single[CTX_MAX];   /* one-value arrays */
+    /* Keys are carved from here (one allocation per request instead of one
+     * per claim); a key that does not fit is malloc'd and owned. */
+    char key_arena[4096];
+    size_t key_arena_used;
 };
 
 static void claim_ctx_free(struct claim_ctx *c)
@@ -400,13 +404,22 @@ static int ctx_add(struct claim_ctx *c, const char *prefix, const char *claim,
     }
     const char *key = claim;
     if (prefix != NULL) {
-        size_t kn = strlen(prefix) + 1 + strlen(claim) + 1;
-        char *k = malloc(kn);
-        if (k == NULL) {
-            return -1;
+        size_t pn = strlen(prefix), cn = strlen(claim);
+        size_t kn = pn + 1 + cn + 1;
+        char *k;
+        if (kn <= sizeof(c->key_arena) - c->key_arena_used) {
+            k = c->key_arena + c->key_arena_used;
+            c->key_arena_used += kn;
+        } else {
+            k = malloc(kn);
+            if (k == NULL) {
+                return -1;
+            }
+            c->owned[c->n_owned++] = k;
         }
-        snprintf(k, kn, "%s:%s", prefix, claim);
-        c->owned[c->n_owned++] = k;
+        memcpy(k, prefix, pn);
+        k[pn] = ':';
+        memcpy(k + pn + 1, claim, cn + 1);
         key = k;
     }
     c->entries[c->n].key = key;

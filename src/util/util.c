@@ -339,38 +339,44 @@ int tg_hex_decode(struct tg_cur in, uint8_t *out, size_t out_cap, size_t *out_le
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int b64_val(uint8_t c, bool url)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == (url ? '-' : '+')) {
-        return 62;
-    }
-    if (c == (url ? '_' : '/')) {
-        return 63;
-    }
-    return -1;
-}
+/* Decoding tables: value + 1 for each character of the alphabet, 0 (the
+ * default of a designated initializer) for every other byte. One lookup per
+ * character instead of five range tests: every request decodes a token. */
+#define B64_DEC_COMMON                                                                             \
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,        \
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, \
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23,            \
+    ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,            \
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,            \
+    ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44,            \
+    ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51,            \
+    ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58,            \
+    ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62
+static const uint8_t b64_dec_std[256] = {B64_DEC_COMMON, ['+'] = 63, ['/'] = 64};
+static const uint8_t b64_dec_url[256] = {B64_DEC_COMMON, ['-'] = 63, ['_'] = 64};
+#undef B64_DEC_COMMON
 
 static int b64_encode(struct tg_buf *out, const uint8_t *in, size_t n, bool url)
 {
     const char *alpha = url ? b64_url : b64_std;
-    size_t start = out->len;
+    /* RFC 4648 §5 as used by JOSE (RFC 7515 §2) omits the padding. */
+    size_t rest = n % 3;
+    size_t olen = n / 3 * 4 + (rest == 0 ? 0 : url ? rest + 1 : 4);
+    if (n / 3 > (SIZE_MAX - 4) / 4) {
+        return -1;
+    }
+    /* Room for the whole output at once, then written in place: one
+     * bounds check instead of one per quantum. */
+    TG_GUARD(buf_reserve(out, olen));
+    char *o = (char *)out->ptr + out->len;
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {
         uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-        char q[4] = {alpha[(v >> 18) & 63], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63],
-                     alpha[v & 63]};
-        TG_GUARD_GOTO(tg_buf_append(out, q, 4), fail);
+        *o++ = alpha[(v >> 18) & 63];
+        *o++ = alpha[(v >> 12) & 63];
+        *o++ = alpha[(v >> 6) & 63];
+        *o++ = alpha[v & 63];
     }
-    size_t rest = n - i;
     if (rest > 0) {
         uint32_t v = (uint32_t)in[i] << 16;
         if (rest == 2) {
@@ -378,14 +384,10 @@ static int b64_encode(struct tg_buf *out, const uint8_t *in, size_t n, bool url)
         }
         char q[4] = {alpha[(v >> 18) & 63], alpha[(v >> 12) & 63],
                      rest == 2 ? alpha[(v >> 6) & 63] : '=', '='};
-        /* RFC 4648 §5 as used by JOSE (RFC 7515 §2) omits the padding. */
-        size_t qlen = url ? rest + 1 : 4;
-        TG_GUARD_GOTO(tg_buf_append(out, q, qlen), fail);
+        memcpy(o, q, url ? rest + 1 : 4);
     }
+    out->len += olen;
     return 0;
-fail:
-    buf_truncate(out, start);
-    return -1;
 }
 
 /* Decodes len characters of which the last group may be partial (2 or 3
@@ -393,41 +395,55 @@ fail:
  * zero, are refused (RFC 4648 §3.5) so each byte string has one encoding. */
 static int b64_decode_chars(struct tg_buf *out, const uint8_t *p, size_t len, bool url)
 {
-    size_t start = out->len;
+    const uint8_t *t = url ? b64_dec_url : b64_dec_std;
     if (len % 4 == 1) {
         return -1;
     }
+    size_t rest = len % 4;
+    size_t olen = len / 4 * 3 + (rest > 0 ? rest - 1 : 0);
+    /* Room for the whole output at once, then written in place; len is
+     * reset on failure so out is left as it was found. */
+    TG_GUARD(buf_reserve(out, olen));
+    size_t start = out->len;
+    uint8_t *o = out->ptr + out->len;
     size_t i = 0;
     for (; i + 4 <= len; i += 4) {
-        int a = b64_val(p[i], url), b = b64_val(p[i + 1], url);
-        int c = b64_val(p[i + 2], url), d = b64_val(p[i + 3], url);
-        if (a < 0 || b < 0 || c < 0 || d < 0) {
+        /* Table entries are value + 1, so a 0 (not in the alphabet) in any
+         * of the four makes the product 0. */
+        uint32_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
+        if (a == 0 || b == 0 || c == 0 || d == 0) {
             goto fail;
         }
-        uint32_t v = ((uint32_t)a << 18) | ((uint32_t)b << 12) | ((uint32_t)c << 6) | (uint32_t)d;
-        uint8_t q[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-        TG_GUARD_GOTO(tg_buf_append(out, q, 3), fail);
+        uint32_t v = ((a - 1) << 18) | ((b - 1) << 12) | ((c - 1) << 6) | (d - 1);
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
     }
-    size_t rest = len - i;
     if (rest >= 2) {
-        int a = b64_val(p[i], url), b = b64_val(p[i + 1], url);
-        int c = rest == 3 ? b64_val(p[i + 2], url) : 0;
-        if (a < 0 || b < 0 || c < 0) {
+        uint32_t a = t[p[i]], b = t[p[i + 1]];
+        uint32_t c = rest == 3 ? t[p[i + 2]] : 1;
+        if (a == 0 || b == 0 || c == 0) {
             goto fail;
         }
-        uint32_t v = ((uint32_t)a << 18) | ((uint32_t)b << 12) | ((uint32_t)c << 6);
+        uint32_t v = ((a - 1) << 18) | ((b - 1) << 12) | ((c - 1) << 6);
         if (rest == 2 && (v & 0xffff) != 0) {
             goto fail;
         }
         if (rest == 3 && (v & 0xff) != 0) {
             goto fail;
         }
-        uint8_t q[2] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8)};
-        TG_GUARD_GOTO(tg_buf_append(out, q, rest - 1), fail);
+        *o++ = (uint8_t)(v >> 16);
+        if (rest == 3) {
+            *o++ = (uint8_t)(v >> 8);
+        }
     }
+    out->len += olen;
     return 0;
 fail:
-    buf_truncate(out, start);
+    /* Wipes what was written past len (out->len was not moved yet). */
+    if (out->secret) {
+        OPENSSL_cleanse(out->ptr + start, olen);
+    }
     return -1;
 }
 
@@ -781,6 +797,31 @@ void tg_random(void *ctx, uint8_t *out, size_t n)
         out += chunk;
         n -= (size_t)chunk;
     }
+}
+
+void tg_random_pool_fill(struct tg_random_pool *p)
+{
+    tg_random(NULL, p->bytes, sizeof(p->bytes));
+    p->used = 0;
+}
+
+void tg_random_pool_draw(void *ctx, uint8_t *out, size_t n)
+{
+    struct tg_random_pool *p = ctx;
+    if (n > sizeof(p->bytes) - p->used) {
+        tg_random(NULL, out, n);
+        return;
+    }
+    memcpy(out, p->bytes + p->used, n);
+    /* No byte is handed out twice, and none stays behind once used. */
+    OPENSSL_cleanse(p->bytes + p->used, n);
+    p->used += n;
+}
+
+void tg_random_pool_wipe(struct tg_random_pool *p)
+{
+    OPENSSL_cleanse(p, sizeof(*p));
+    p->used = sizeof(p->bytes);
 }
 
 void tg_uuid_format(const uint8_t rnd[16], char out[TG_UUID_LEN])

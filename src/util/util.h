@@ -227,6 +227,21 @@ int64_t tg_time_now_ms(void);
  * since nothing safe can continue without it). */
 typedef void (*tg_random_fn)(void *ctx, uint8_t *out, size_t n);
 void tg_random(void *ctx, uint8_t *out, size_t n);
+
+/* A request's random bytes, taken from the CSPRNG with one RAND_bytes call
+ * (each call costs a fork check and a lock) and handed out in order; once
+ * they run out, draws fall through to tg_random. Drawn bytes are wiped from
+ * the pool; tg_random_pool_wipe wipes the rest. Lives on the stack of one
+ * request, never shared between threads. */
+#define TG_RANDOM_POOL_LEN 128
+struct tg_random_pool {
+    uint8_t bytes[TG_RANDOM_POOL_LEN];
+    size_t used;
+};
+void tg_random_pool_fill(struct tg_random_pool *p);
+/* A tg_random_fn; ctx is the struct tg_random_pool. */
+void tg_random_pool_draw(void *ctx, uint8_t *out, size_t n);
+void tg_random_pool_wipe(struct tg_random_pool *p);
 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" from 16 random bytes. */
 #define TG_UUID_LEN 37
 void tg_uuid_format(const uint8_t rnd[16], char out[TG_UUID_LEN]);

@@ -130,7 +130,7 @@ static void begin(struct tg_audit_event *ev, const char *request_id)
 {
     assert_int_equal(tg_audit_event_begin(ev, NOW_MS, "sts.amazonaws.com",
                                           "AssumeRoleWithWebIdentity", "us-east-1", "127.0.0.1",
-                                          "Boto3/1.34.0", request_id),
+                                          "Boto3/1.34.0", request_id, tg_random, NULL),
                      0);
 }
 
@@ -325,7 +325,7 @@ static void test_hostile_strings_stay_on_one_line(void **state)
     /* A user agent with a newline and a forged event, and invalid UTF-8. */
     static const char ua[] = "x\n{\"eventName\":\"Forged\"}\r\x01\xff\xc3(";
     assert_int_equal(tg_audit_event_begin(&ev, NOW_MS, "sts.amazonaws.com", "GetCallerIdentity",
-                                          "us-east-1", NULL, ua, "req-3"),
+                                          "us-east-1", NULL, ua, "req-3", tg_random, NULL),
                      0);
     static const char nul[] = "a\0b";
     assert_int_equal(tg_audit_set(&ev, "x", tg_audit_str(CUR(nul))), 0);
@@ -443,7 +443,7 @@ static void test_forbidden_in_identifying_field(void **state)
     struct tg_audit_event ev;
     assert_int_equal(tg_audit_event_begin(&ev, NOW_MS, "sts.amazonaws.com",
                                           "AssumeRoleWithWebIdentity", "us-east-1", "10.0.0.1",
-                                          token, token),
+                                          token, token, tg_random, NULL),
                      0);
     tg_audit_event_forbid(&ev, CUR(token));
     assert_int_equal(tg_audit_write(a, &ev), -1);
@@ -638,7 +638,7 @@ static void *work(void *arg)
         char rid[32];
         snprintf(rid, sizeof(rid), "t%d-%d", w->id, i);
         if (tg_audit_event_begin(&ev, NOW_MS, "sts.amazonaws.com", "GetCallerIdentity", "us-east-1",
-                                 "127.0.0.1", "test", rid) < 0 ||
+                                 "127.0.0.1", "test", rid, tg_random, NULL) < 0 ||
             tg_audit_set(&ev, "pad", json_stringn(pad, PAD - (size_t)i)) < 0 ||
             tg_audit_write(w->a, &ev) < 0) {
             w->failures++;

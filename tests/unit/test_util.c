@@ -669,6 +669,37 @@ static void test_error_set(void **state)
     assert_string_equal(e.detail, "");
 }
 
+/* The per-request pool hands out its CSPRNG bytes in order, never twice,
+ * wipes what it handed out, and falls through to tg_random when empty. */
+static void test_random_pool(void **state)
+{
+    (void)state;
+    struct tg_random_pool p;
+    tg_random_pool_fill(&p);
+    uint8_t copy[TG_RANDOM_POOL_LEN];
+    memcpy(copy, p.bytes, sizeof(copy));
+    uint8_t a[16], b[100], c[32], zero[16] = {0};
+    tg_random_pool_draw(&p, a, sizeof(a));
+    assert_memory_equal(a, copy, sizeof(a));
+    assert_memory_equal(p.bytes, zero, sizeof(zero)); /* wiped once handed out */
+    tg_random_pool_draw(&p, b, sizeof(b));
+    assert_memory_equal(b, copy + 16, sizeof(b));
+    assert_int_equal(p.used, 116);
+    /* 12 bytes left: a 32-byte draw comes from tg_random, the pool is untouched */
+    tg_random_pool_draw(&p, c, sizeof(c));
+    assert_int_equal(p.used, 116);
+    assert_memory_not_equal(c, copy + 116, 12);
+    tg_random_pool_wipe(&p);
+    assert_int_equal(p.used, TG_RANDOM_POOL_LEN);
+    for (size_t i = 0; i < TG_RANDOM_POOL_LEN; i++) {
+        assert_int_equal(p.bytes[i], 0);
+    }
+    /* a wiped pool never hands out its zeros */
+    uint8_t d[16];
+    tg_random_pool_draw(&p, d, sizeof(d));
+    assert_memory_not_equal(d, zero, sizeof(d));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,8 +713,9 @@ int main(void)
         cmocka_unit_test(test_id_base32),      cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_time_format),    cmocka_unit_test(test_time_civil),
         cmocka_unit_test(test_time_parse),     cmocka_unit_test(test_time_now),
-        cmocka_unit_test(test_random_uuid),    cmocka_unit_test(test_secrets),
-        cmocka_unit_test(test_error_table),    cmocka_unit_test(test_error_set),
+        cmocka_unit_test(test_random_uuid),    cmocka_unit_test(test_random_pool),
+        cmocka_unit_test(test_secrets),        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_error_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
