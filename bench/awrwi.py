@@ -93,17 +93,17 @@ def openssl_verify_per_s(cpu, seconds):
 
 
 class Tegata:
-    def __init__(self, binary, cpus, ca_file, workdir):
+    def __init__(self, binary, cpus, ca_file, workdir, wrap=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data = workdir / "data"
         self.log = open(workdir / "server.log", "wb")
-        cmd = [*taskset(cpus), binary, "serve", "--listen", f"127.0.0.1:{self.port}",
+        cmd = [*taskset(cpus), *wrap, binary, "serve", "--listen", f"127.0.0.1:{self.port}",
                "--data", str(self.data), "--dev", "--ca-file", ca_file,
                "--threads", str(len(cpus)), "--audit-file", str(workdir / "audit.log")]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + (60 if wrap else 15)
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
@@ -177,6 +177,9 @@ def main():
     ap.add_argument("--client-cpus", help="e.g. 0,1 (default: the other CPUs)")
     ap.add_argument("--openssl-seconds", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="print the result as JSON too")
+    ap.add_argument("--server-wrap", default="",
+                    help="a command to run the server under, for profiling "
+                         "(e.g. 'valgrind --tool=callgrind')")
     args = ap.parse_args()
     if not os.access(args.tegata, os.X_OK):
         raise SystemExit(f"no tegata binary at {args.tegata} (build it, or --tegata PATH)")
@@ -187,7 +190,7 @@ def main():
     srv = None
     try:
         iss = oidc.add_issuer("/bench", ("RS256",))
-        srv = Tegata(args.tegata, server_cpus, oidc.ca_file, work)
+        srv = Tegata(args.tegata, server_cpus, oidc.ca_file, work, args.server_wrap.split())
         iam = srv.client("iam")
         prov = iam.create_open_id_connect_provider(
             Url=iss.url, ClientIDList=["sts.amazonaws.com"],

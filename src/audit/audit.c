@@ -306,6 +306,10 @@ fail:
     return NULL;
 }
 
+/* The initial size of a line buffer: an AssumeRoleWithWebIdentity event
+ * takes about AUDIT_LINE_HINT / 2 bytes. */
+#define AUDIT_LINE_HINT 4096
+
 /* glibc's memmem switches to its slower long-needle algorithm at 32 bytes. */
 #define GUARD_WINDOW 31
 
@@ -489,6 +493,9 @@ int tg_audit_write(struct tg_audit *a, struct tg_audit_event *ev)
     /* No cap here (the limit is checked below, with its own stub), so a
      * large event is still serialized and can be reported as too large. */
     tg_buf_init(&line, SIZE_MAX - 1);
+    /* Room for a usual line at once: jansson writes it token by token, and
+     * growing from nothing would take several reallocations. */
+    (void)tg_buf_reserve(&line, AUDIT_LINE_HINT);
 
     if (ev == NULL || ev->obj == NULL) {
         goto out;

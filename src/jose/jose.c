@@ -440,6 +440,8 @@ static int jwk_usage(const json_t *j, struct tg_error *err)
     return 0;
 }
 
+static void prepare_verify(struct tg_jose_key *k);
+
 static int jwk_from_json(const json_t *j, struct tg_jose_key *out, struct tg_error *err)
 {
     /* Members that only a private or symmetric key has (RFC 7518 §6.2.2,
@@ -506,6 +508,7 @@ static int jwk_from_json(const json_t *j, struct tg_jose_key *out, struct tg_err
         return jwk_fail(err, "JWK: \"alg\" %s does not fit the key type or curve",
                         tg_jose_alg_name(k.alg));
     }
+    prepare_verify(&k);
     *out = k;
     return 0;
 }
@@ -530,6 +533,9 @@ void tg_jose_key_clear(struct tg_jose_key *k)
 {
     if (k == NULL) {
         return;
+    }
+    for (size_t a = 0; a < TG_JOSE_ALG_COUNT; a++) {
+        EVP_MD_CTX_free(k->vctx[a]);
     }
     EVP_PKEY_free(k->pkey);
     memset(k, 0, sizeof(*k));
@@ -681,6 +687,51 @@ out:
     return rc;
 }
 
+/* A context ready for EVP_DigestVerify of alg under key; NULL on failure. */
+static EVP_MD_CTX *verify_ctx_new(const struct tg_jose_key *key, enum tg_jose_alg alg)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    if (mctx == NULL || EVP_DigestVerifyInit(mctx, &pctx, alg_md(alg), NULL, key->pkey) != 1) {
+        goto fail;
+    }
+    if (alg_is_pss(alg)) {
+        /* RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
+         * OpenSSL's default for verification is to recover any salt length
+         * (RSA_PSS_SALTLEN_AUTO), which would accept signatures made with
+         * other parameters: pin all three. */
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, alg_md(alg)) != 1) {
+            goto fail;
+        }
+    } else if (alg_is_rsa(alg)) {
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+            goto fail;
+        }
+    }
+    return mctx;
+fail:
+    EVP_MD_CTX_free(mctx); /* frees pctx too */
+    return NULL;
+}
+
+/* Prepares k->vctx for the RSA algorithms k may be used with (its "alg",
+ * or all six without one); a context that cannot be prepared is left NULL
+ * and built per call instead. */
+static void prepare_verify(struct tg_jose_key *k)
+{
+    if (k->kty != TG_JOSE_KTY_RSA) {
+        return;
+    }
+    for (int a = TG_JOSE_RS256; a <= TG_JOSE_PS512; a++) {
+        if (k->alg == TG_JOSE_ALG_NONE || k->alg == (enum tg_jose_alg)a) {
+            k->vctx[a] = verify_ctx_new(k, (enum tg_jose_alg)a);
+        }
+    }
+    ERR_clear_error();
+}
+
 int tg_jose_verify(const struct tg_jose_key *key, enum tg_jose_alg alg, struct tg_cur input,
                    struct tg_cur sig)
 {
@@ -690,7 +741,6 @@ int tg_jose_verify(const struct tg_jose_key *key, enum tg_jose_alg alg, struct t
     }
     int rc = -1;
     EVP_MD_CTX *mctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
     uint8_t *der = NULL;
     int der_len = 0;
     const uint8_t *s = sig.ptr;
@@ -711,22 +761,20 @@ int tg_jose_verify(const struct tg_jose_key *key, enum tg_jose_alg alg, struct t
         s = der;
         slen = (size_t)der_len;
     }
-    mctx = EVP_MD_CTX_new();
-    if (mctx == NULL || EVP_DigestVerifyInit(mctx, &pctx, alg_md(alg), NULL, key->pkey) != 1) {
-        goto out;
-    }
-    if (alg_is_pss(alg)) {
-        /* RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
-         * OpenSSL's default for verification is to recover any salt length
-         * (RSA_PSS_SALTLEN_AUTO), which would accept signatures made with
-         * other parameters: pin all three. */
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, alg_md(alg)) != 1) {
-            goto out;
+    const EVP_MD_CTX *prepared = key->vctx[alg];
+    if (prepared != NULL) {
+        /* The copy has its own EVP_PKEY_CTX (EVP_PKEY_CTX_dup): the shared
+         * prepared context is only read. */
+        mctx = EVP_MD_CTX_new();
+        if (mctx != NULL && EVP_MD_CTX_copy_ex(mctx, prepared) != 1) {
+            EVP_MD_CTX_free(mctx);
+            mctx = NULL;
         }
-    } else if (alg_is_rsa(alg)) {
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+    }
+    if (mctx == NULL) {
+        ERR_clear_error();
+        mctx = verify_ctx_new(key, alg);
+        if (mctx == NULL) {
             goto out;
         }
     }
@@ -739,7 +787,7 @@ out:
          * queue; they mean nothing to the next caller. */
         ERR_clear_error();
     }
-    EVP_MD_CTX_free(mctx); /* frees pctx too */
+    EVP_MD_CTX_free(mctx); /* frees its EVP_PKEY_CTX too */
     OPENSSL_free(der);
     return rc;
 }

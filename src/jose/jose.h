@@ -65,6 +65,11 @@ struct tg_jose_key {
     enum tg_jose_alg alg; /* the JWK's "alg", TG_JOSE_ALG_NONE if absent */
     bool has_kid;
     char kid[TG_JOSE_MAX_KID + 1];
+    /* RSA: per algorithm, a verification context prepared once (digest,
+     * padding, PSS parameters set), copied for each verification; never
+     * used directly, so the key can be shared between threads. NULL where
+     * not prepared: tg_jose_verify then builds its context from scratch. */
+    EVP_MD_CTX *vctx[TG_JOSE_ALG_COUNT]; /* owned */
 };
 
 /* A key set, immutable once parsed, shared by reference (the JWKS cache

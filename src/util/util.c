@@ -180,6 +180,11 @@ static int buf_reserve(struct tg_buf *b, size_t extra)
     return 0;
 }
 
+int tg_buf_reserve(struct tg_buf *b, size_t n)
+{
+    return buf_reserve(b, n);
+}
+
 int tg_buf_append(struct tg_buf *b, const void *p, size_t n)
 {
     if (n == 0) {

@@ -154,6 +154,9 @@ struct tg_buf {
 /* The buffer starts empty; nothing is allocated until the first append. */
 void tg_buf_init(struct tg_buf *b, size_t max);
 void tg_buf_init_secret(struct tg_buf *b, size_t max);
+/* Makes room for n more bytes without appending (a hint for a buffer about
+ * to grow by steps); -1 past max or on OOM, b unchanged. */
+int tg_buf_reserve(struct tg_buf *b, size_t n);
 int tg_buf_append(struct tg_buf *b, const void *p, size_t n) TG_MUST_USE;
 int tg_buf_append_byte(struct tg_buf *b, uint8_t c) TG_MUST_USE;
 int tg_buf_append_str(struct tg_buf *b, const char *s) TG_MUST_USE;

@@ -148,6 +148,20 @@ static void test_buf_max(void **state)
     assert_int_equal(b.len, 0);
     tg_buf_free(&b);
 
+    /* tg_buf_reserve: room without content, refused past max. */
+    tg_buf_init(&b, 8);
+    assert_int_equal(tg_buf_reserve(&b, 9), -1);
+    assert_int_equal(b.cap, 0);
+    assert_int_equal(tg_buf_reserve(&b, 8), 0);
+    assert_int_equal(b.len, 0);
+    assert_true(b.cap >= 9);
+    uint8_t *before = b.ptr;
+    assert_int_equal(tg_buf_append_str(&b, "12345678"), 0);
+    assert_ptr_equal(b.ptr, before);
+    assert_int_equal(tg_buf_reserve(&b, 1), -1);
+    assert_buf_eq(&b, "12345678", 8);
+    tg_buf_free(&b);
+
     /* max 0: only empty content. */
     tg_buf_init(&b, 0);
     assert_int_equal(tg_buf_append_byte(&b, 'x'), -1);
