@@ -345,6 +345,54 @@ static void test_hostile_strings_stay_on_one_line(void **state)
     free_lines(lines, n);
 }
 
+/* The writer is ours (put_event), but a line must read exactly as jansson's
+ * compact dump of the same event in CloudTrail order: every escape, number
+ * form, nesting and multi-byte character. */
+static void test_line_bytes_match_jansson(void **state)
+{
+    struct fx *fx = *state;
+    struct tg_audit *a = open_ok(fx->path);
+    struct tg_audit_event ev;
+    begin(&ev, "req-\"q\"");
+    static const char ctl[] = "\"\\/\b\f\n\r\t\x01\x1f\x7f \xc3\xa9\xe2\x80\xa8\xf0\x9f\x94\x91";
+    json_t *d =
+        json_pack("{s:s%, s:I, s:I, s:f, s:f, s:f, s:f, s:b, s:b, s:n, s:[], s:{}, "
+                  "s:[i, [s, {s:[]}], {s:{s:s}}]}",
+                  "ctl", ctl, sizeof(ctl) - 1, "int", (json_int_t)-9007199254740993LL, "zero",
+                  (json_int_t)0, "real", 0.1, "whole", 3.0, "big", 1e300, "neg", -2.5e-7, "t", 1,
+                  "f", 0, "null", "ea", "eo", "nest", 1, "x", "k", "deep", "er", "\x00nul");
+    assert_non_null(d);
+    assert_int_equal(json_object_set_new(d, "nul", json_stringn("a\0b", 3)), 0);
+    assert_int_equal(tg_audit_set(&ev, "decision", json_incref(d)), 0);
+    assert_int_equal(tg_audit_set(&ev, "userIdentity", json_string("after eventVersion")), 0);
+    /* What jansson writes for the same fields in the same order. */
+    json_t *want = json_object();
+    const char *order[] = {
+        "eventVersion", "userIdentity",    "eventTime", "eventSource",       "eventName",
+        "awsRegion",    "sourceIPAddress", "userAgent", "requestParameters", "responseElements",
+        "requestID",    "eventID",         "eventType", "decision"};
+    for (size_t i = 0; i < TG_ARRAY_LEN(order); i++) {
+        json_t *v = json_object_get(ev.obj, order[i]);
+        assert_non_null(v);
+        assert_int_equal(json_object_set(want, order[i], v), 0);
+    }
+    char *text = json_dumps(want, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(want);
+    json_decref(d);
+    assert_int_equal(tg_audit_write(a, &ev), 0);
+    tg_audit_close(a);
+
+    size_t len = 0;
+    char *line = slurp(fx->path, &len);
+    assert_true(len > 0);
+    assert_int_equal(line[len - 1], '\n');
+    line[len - 1] = '\0';
+    assert_string_equal(line, text);
+    free(line);
+    free(text);
+}
+
 static void test_audit_str(void **state)
 {
     (void)state;
@@ -709,6 +757,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_missing_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_strings_stay_on_one_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_bytes_match_jansson, setup, teardown),
         cmocka_unit_test(test_audit_str),
         cmocka_unit_test_setup_teardown(test_forbidden_value_not_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forbidden_in_identifying_field, setup, teardown),
