@@ -18,6 +18,8 @@
 
 #include "jose/jose.h"
 
+#include "json/json.h"
+
 /* Largest RSA modulus we verify with: a 16384-bit key already costs ~60x a
  * 2048-bit verification; larger ones only serve to burn CPU. (Local until
  * the lead adds it to util/limits.h.) */
@@ -813,42 +815,41 @@ static bool b64_ok(struct tg_cur part)
     return ok;
 }
 
-/* Decodes one base64url part and loads it as a JSON object. */
-static json_t *part_object(struct tg_cur part, const char *what, struct tg_error *err)
+/* Decodes one base64url part and reads it as a JSON object: duplicate
+ * names refused (RFC 7515 §4 allows a parser to refuse them, and refusing
+ * leaves no room for two parsers to disagree on a claim), at most
+ * TG_JOSE_MAX_CLAIMS members and TG_JSON_MAX_DEPTH levels. */
+static int part_object(struct tg_cur part, const char *what, struct tg_json_object *out,
+                       struct tg_error *err)
 {
     char why[256];
     struct tg_buf b;
     tg_buf_init(&b, TG_JOSE_MAX_TOKEN);
-    json_t *j = NULL;
+    int rc = -1;
     if (tg_base64url_decode(&b, part) < 0) {
         jws_fail(err, "JWS %s: not strict base64url (RFC 7515 section 2)", what);
         goto out;
     }
-    j = load_object(b.ptr, b.len, why, sizeof(why));
-    if (j == NULL) {
+    if (tg_json_object_parse(tg_buf_cur(&b), TG_JOSE_MAX_CLAIMS, TG_JSON_MAX_DEPTH, out, why,
+                             sizeof(why)) < 0) {
         jws_fail(err, "JWS %s: %s", what, why);
         goto out;
     }
-    if (json_object_size(j) > TG_JOSE_MAX_CLAIMS) {
-        json_decref(j);
-        j = NULL;
-        jws_fail(err, "JWS %s: more members than TG_JOSE_MAX_CLAIMS", what);
-        goto out;
-    }
+    rc = 0;
 out:
     tg_buf_free(&b);
-    return j;
+    return rc;
 }
 
 /* The header's "alg" (RFC 7515 §4.1.1), checked against allowed. */
-static int header_alg(const json_t *h, uint32_t allowed, enum tg_jose_alg *out,
+static int header_alg(const struct tg_json_object *h, uint32_t allowed, enum tg_jose_alg *out,
                       struct tg_error *err)
 {
-    const json_t *a = json_object_get(h, "alg");
-    if (!json_is_string(a)) {
+    const struct tg_json_member *a = tg_json_object_get(h, "alg");
+    if (a == NULL || a->type != TG_JSON_STRING) {
         return jws_fail(err, "JWS header: %s", "\"alg\" missing or not a string");
     }
-    struct tg_cur name = tg_cur_make(json_string_value(a), json_string_length(a));
+    struct tg_cur name = tg_cur_make(a->str, a->str_len);
     enum tg_jose_alg alg = tg_jose_alg_from_name(name);
     if (alg == TG_JOSE_ALG_NONE) {
         /* "none" (RFC 7518 §3.6) proves nothing; HMAC needs a shared
@@ -877,7 +878,8 @@ int tg_jose_jws_parse(const uint8_t *token, size_t len, uint32_t allowed, struct
                       struct tg_error *err)
 {
     int rc = -1;
-    json_t *header = NULL, *payload = NULL;
+    struct tg_json_object header = {0}, payload = {0};
+    bool has_payload = false;
     struct tg_buf sig;
     tg_buf_init(&sig, TG_JOSE_MAX_TOKEN);
     enum tg_jose_alg alg = TG_JOSE_ALG_NONE;
@@ -900,40 +902,34 @@ int tg_jose_jws_parse(const uint8_t *token, size_t len, uint32_t allowed, struct
     struct tg_cur p64 = tg_cur_make(token + d1 + 1, (size_t)(d2 - d1 - 1));
     struct tg_cur s64 = tg_cur_make(token + d2 + 1, len - (size_t)d2 - 1);
 
-    header = part_object(h64, "header", err);
-    if (header == NULL) {
-        goto out;
-    }
-    TG_GUARD_GOTO(header_alg(header, allowed, &alg, err), out);
+    TG_GUARD_GOTO(part_object(h64, "header", &header, err), out);
+    TG_GUARD_GOTO(header_alg(&header, allowed, &alg, err), out);
     /* RFC 7515 §4.1.11: a recipient MUST reject a JWS whose "crit" names an
      * extension it does not understand; we understand none (RFC 7797 b64
      * included), and an empty list is itself invalid. */
-    if (json_object_get(header, "crit") != NULL) {
+    if (tg_json_object_get(&header, "crit") != NULL) {
         jws_fail(err, "JWS header: %s", "\"crit\" present; no extension is understood");
         goto out;
     }
     /* "jku", "x5u", "jwk" and "x5c" (RFC 7515 §4.1.2-4.1.6) are ignored:
      * the keys come only from the provider's JWKS, never from the token. */
-    const json_t *kid = json_object_get(header, "kid");
+    const struct tg_json_member *kid = tg_json_object_get(&header, "kid");
     if (kid != NULL) {
-        if (!json_is_string(kid) || json_string_length(kid) == 0 ||
-            json_string_length(kid) > TG_JOSE_MAX_KID) {
+        if (kid->type != TG_JSON_STRING || kid->str_len == 0 || kid->str_len > TG_JOSE_MAX_KID) {
             jws_fail(err, "JWS header: %s", "\"kid\" not a string of 1..TG_JOSE_MAX_KID bytes");
             goto out;
         }
     }
     if ((allowed & TG_JOSE_JWS_ANY_PAYLOAD) != 0) {
         struct tg_error ignored;
-        payload = part_object(p64, "payload", &ignored);
-        if (payload == NULL && !b64_ok(p64)) {
+        has_payload = part_object(p64, "payload", &payload, &ignored) == 0;
+        if (!has_payload && !b64_ok(p64)) {
             jws_fail(err, "JWS payload: %s", "not strict base64url (RFC 7515 section 2)");
             goto out;
         }
     } else {
-        payload = part_object(p64, "payload", err);
-        if (payload == NULL) {
-            goto out;
-        }
+        TG_GUARD_GOTO(part_object(p64, "payload", &payload, err), out);
+        has_payload = true;
     }
     if (tg_base64url_decode(&sig, s64) < 0 || sig.len == 0) {
         jws_fail(err, "JWS signature: %s", "empty or not strict base64url");
@@ -943,22 +939,22 @@ int tg_jose_jws_parse(const uint8_t *token, size_t len, uint32_t allowed, struct
     memset(out, 0, sizeof(*out));
     out->alg = alg;
     if (kid != NULL) {
-        size_t n = json_string_length(kid);
-        memcpy(out->kid, json_string_value(kid), n);
-        out->kid[n] = '\0';
+        memcpy(out->kid, kid->str, kid->str_len);
+        out->kid[kid->str_len] = '\0';
         out->has_kid = true;
     }
     out->signing_input = tg_cur_make(token, (size_t)d2);
     out->signature = sig;
     tg_buf_init(&sig, 0);
     out->header = header;
-    out->payload = payload;
-    header = NULL;
-    payload = NULL;
+    out->claims = payload;
+    out->has_claims = has_payload;
+    memset(&header, 0, sizeof(header));
+    memset(&payload, 0, sizeof(payload));
     rc = 0;
 out:
-    json_decref(header);
-    json_decref(payload);
+    tg_json_object_free(&header);
+    tg_json_object_free(&payload);
     tg_buf_free(&sig);
     return rc;
 }
@@ -969,8 +965,8 @@ void tg_jose_jws_free(struct tg_jws *jws)
         return;
     }
     tg_buf_free(&jws->signature);
-    json_decref(jws->header);
-    json_decref(jws->payload);
+    tg_json_object_free(&jws->header);
+    tg_json_object_free(&jws->claims);
     memset(jws, 0, sizeof(*jws));
 }
 

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <stdatomic.h>
 
+#include "json/json.h"
 #include "util/util.h"
 
 enum tg_jose_alg {
@@ -40,8 +41,8 @@ enum tg_jose_alg {
      TG_JOSE_ALG_BIT(TG_JOSE_PS512) | TG_JOSE_ALG_BIT(TG_JOSE_EDDSA))
 
 /* Not an algorithm: in tg_jose_jws_parse's allowed mask, accept a payload
- * that is not a JSON object (RFC 7515 allows any bytes; out->payload is then
- * NULL unless it is one). Only for generic JWS test vectors: the server
+ * that is not a JSON object (RFC 7515 allows any bytes; out->has_claims is
+ * then false unless it is one). Only for generic JWS test vectors: the server
  * never sets it, since a JWT's claims are a JSON object (RFC 7519 7.2). */
 #define TG_JOSE_JWS_ANY_PAYLOAD (1u << 31)
 
@@ -130,10 +131,11 @@ struct tg_jws {
     enum tg_jose_alg alg;
     bool has_kid;
     char kid[TG_JOSE_MAX_KID + 1];
-    struct tg_cur signing_input; /* "header.payload", borrowed from the token */
-    struct tg_buf signature;     /* decoded; owned */
-    json_t *header;              /* owned */
-    json_t *payload;             /* owned: the claims */
+    struct tg_cur signing_input;  /* "header.payload", borrowed from the token */
+    struct tg_buf signature;      /* decoded; owned */
+    struct tg_json_object header; /* owned */
+    struct tg_json_object claims; /* owned: the payload's members */
+    bool has_claims;              /* see TG_JOSE_JWS_ANY_PAYLOAD */
 };
 
 /*

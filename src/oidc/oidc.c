@@ -10,6 +10,8 @@
  */
 #include "oidc/oidc.h"
 
+#include "json/json.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <openssl/sha.h>

@@ -20,6 +20,7 @@
  * action patterns, resources, and one condition per (operator, key) with
  * every value normalised to a string.
  */
+#include "json/json.h"
 #include "policy/policy.h"
 #include "policy/policy_internal.h"
 

@@ -240,6 +240,13 @@ static const struct tg_snap_provider *provider_slash_twin(const struct tg_snapsh
     return provider_for_iss(snap, alt);
 }
 
+/* A string claim (NUL-free, as the reader refuses "\u0000"), or NULL. */
+static const char *claim_str(const struct tg_jws *jws, const char *name)
+{
+    const struct tg_json_member *m = tg_json_object_get(&jws->claims, name);
+    return m != NULL && m->type == TG_JSON_STRING ? m->str : NULL;
+}
+
 int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
                        struct tg_sts_awrwi *st, struct tg_error *err)
 {
@@ -262,7 +269,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
     if (st->jws.has_kid) {
         json_object_set_new(st->decision, "kid", json_string(st->jws.kid));
     }
-    const char *iss = json_string_value(json_object_get(st->jws.payload, "iss"));
+    const char *iss = claim_str(&st->jws, "iss");
     if (iss == NULL) {
         json_object_set_new(st->decision, "reason", json_string("no iss claim"));
         return tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: iss");
@@ -321,43 +328,49 @@ static int claim_fail(struct tg_sts_awrwi *st, struct tg_error *err, enum tg_cod
 }
 
 /* spec 1.2: "Timestamps inside must be integers". Absent: 0, present. */
-static int time_claim(const json_t *payload, const char *name, bool *present, int64_t *out)
+static int time_claim(const struct tg_json_object *claims, const char *name, bool *present,
+                      int64_t *out)
 {
-    const json_t *v = json_object_get(payload, name);
+    const struct tg_json_member *v = tg_json_object_get(claims, name);
     *present = v != NULL;
     if (v == NULL) {
         return 0;
     }
-    if (!json_is_integer(v)) {
+    if (v->type != TG_JSON_INTEGER) {
         return -1;
     }
-    *out = json_integer_value(v);
+    *out = v->integer;
     return 0;
 }
 
 /* aud: a string, or an array with any element, in the client ids
  * (spec 2 step 6). Returns the matched audience (borrowed) or NULL. */
-static const char *match_audience(const json_t *payload, const json_t *client_ids, bool *missing)
+static const char *match_audience(const struct tg_json_object *claims, const json_t *client_ids,
+                                  bool *missing)
 {
-    const json_t *aud = json_object_get(payload, "aud");
+    const struct tg_json_member *aud = tg_json_object_get(claims, "aud");
     *missing = aud == NULL;
-    size_t n_aud = json_is_array(aud) ? json_array_size(aud) : 1;
-    if (n_aud > TG_JOSE_MAX_AUDIENCES) {
+    if (aud == NULL) {
         return NULL;
     }
-    for (size_t a = 0; a < n_aud; a++) {
-        const json_t *v = json_is_array(aud) ? json_array_get(aud, a) : aud;
-        const char *s = json_string_value(v);
-        if (s == NULL) {
-            continue;
+    const char *one[1] = {aud->str};
+    const char *const *values = one;
+    size_t n = aud->type == TG_JSON_STRING ? 1 : 0;
+    if (aud->type == TG_JSON_ARRAY) {
+        if (aud->n_items > TG_JOSE_MAX_AUDIENCES) {
+            return NULL;
         }
+        values = aud->strings; /* non-string elements never match */
+        n = aud->n_strings;
+    }
+    for (size_t a = 0; a < n; a++) {
         size_t i;
         const json_t *cid;
         json_array_foreach(client_ids, i, cid)
         {
             const char *c = json_string_value(cid);
-            if (c != NULL && strcmp(c, s) == 0) {
-                return s;
+            if (c != NULL && strcmp(c, values[a]) == 0) {
+                return values[a];
             }
         }
     }
@@ -441,52 +454,52 @@ static int ctx_add1(struct claim_ctx *c, const char *prefix, const char *claim, 
 static int build_context(struct claim_ctx *c, const struct tg_sts_awrwi *st, const char *audience,
                          bool aws_only)
 {
+    static const char *const no_values[1] = {NULL};
     const char *prefix = st->provider->e.key; /* the provider URL without the scheme */
-    const char *claim;
-    const json_t *v;
-    json_object_foreach((json_t *)st->jws.payload, claim, v)
-    {
+    const struct tg_json_object *claims = &st->jws.claims;
+    for (size_t k = 0; k < claims->n; k++) {
+        const struct tg_json_member *v = &claims->members[k];
+        const char *claim = v->name;
         if (aws_only && !aws_claim(claim)) {
             continue;
         }
         if (strcmp(claim, "aud") == 0) {
             /* the matched audience, as AWS's <provider>:aud (spec 2 step 6) */
             TG_GUARD(ctx_add1(c, prefix, claim, audience));
-        } else if (json_is_string(v)) {
-            TG_GUARD(ctx_add1(c, prefix, claim, json_string_value(v)));
-        } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+            continue;
+        }
+        switch (v->type) {
+        case TG_JSON_STRING:
+            TG_GUARD(ctx_add1(c, prefix, claim, v->str));
+            break;
+        case TG_JSON_INTEGER:
+        case TG_JSON_REAL:
+        case TG_JSON_TRUE:
+        case TG_JSON_FALSE: {
             if (c->n >= CTX_MAX) {
                 return -1;
             }
             char *t = c->scalar_text[c->n];
-            if (json_is_integer(v)) {
-                snprintf(t, 32, "%lld", (long long)json_integer_value(v));
-            } else if (json_is_real(v)) {
-                snprintf(t, 32, "%.17g", json_real_value(v));
+            if (v->type == TG_JSON_INTEGER) {
+                snprintf(t, 32, "%lld", (long long)v->integer);
+            } else if (v->type == TG_JSON_REAL) {
+                snprintf(t, 32, "%.17g", v->real);
             } else {
-                snprintf(t, 32, "%s", json_is_true(v) ? "true" : "false");
+                snprintf(t, 32, "%s", v->type == TG_JSON_TRUE ? "true" : "false");
             }
             TG_GUARD(ctx_add1(c, prefix, claim, t));
-        } else if (json_is_array(v)) {
+            break;
+        }
+        case TG_JSON_ARRAY:
             /* an array of strings is a multi-valued key; other arrays are
              * not addressable, like nested objects (spec 3.1) */
-            size_t n = json_array_size(v);
-            bool all_strings = n <= TG_POLICY_MAX_VALUES;
-            for (size_t i = 0; all_strings && i < n; i++) {
-                all_strings = json_is_string(json_array_get(v, i));
+            if (v->n_strings == v->n_items && v->n_items <= TG_POLICY_MAX_VALUES) {
+                TG_GUARD(
+                    ctx_add(c, prefix, claim, v->n_items > 0 ? v->strings : no_values, v->n_items));
             }
-            if (!all_strings || c->n_owned >= TG_ARRAY_LEN(c->owned)) {
-                continue;
-            }
-            const char **vals = calloc(n > 0 ? n : 1, sizeof(*vals));
-            if (vals == NULL) {
-                return -1;
-            }
-            c->owned[c->n_owned++] = (char *)vals;
-            for (size_t i = 0; i < n; i++) {
-                vals[i] = json_string_value(json_array_get(v, i));
-            }
-            TG_GUARD(ctx_add(c, prefix, claim, vals, n));
+            break;
+        default:
+            break;
         }
     }
     return 0;
@@ -535,7 +548,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     json_object_set_new(st->decision, "key", json_string(used->has_kid ? used->kid : "(no kid)"));
 
     /* 6. audience */
-    const json_t *payload = st->jws.payload;
+    const struct tg_json_object *payload = &st->jws.claims;
     bool aud_missing = false;
     const char *audience =
         match_audience(payload, json_object_get(st->provider->e.doc, "client_ids"), &aud_missing);
@@ -587,7 +600,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     }
 
     /* 8. subject */
-    const char *sub = json_string_value(json_object_get(payload, "sub"));
+    const char *sub = claim_str(&st->jws, "sub");
     if (sub == NULL || *sub == '\0') {
         claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: sub",
                    "no sub claim");

@@ -863,36 +863,3 @@ bool tg_ct_equal(const void *a, const void *b, size_t n)
     }
     return CRYPTO_memcmp(a, b, n) == 0;
 }
-
-/* ---- JSON ---------------------------------------------------------------- */
-
-bool tg_json_depth_ok(const uint8_t *d, size_t n, size_t max)
-{
-    size_t depth = 0;
-    bool in_str = false;
-    bool esc = false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = d[i];
-        if (in_str) {
-            if (esc) {
-                esc = false;
-            } else if (c == '\\') {
-                esc = true;
-            } else if (c == '"') {
-                in_str = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-            if (depth > max) {
-                return false;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return true;
-}

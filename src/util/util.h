@@ -200,13 +200,6 @@ bool tg_utf8_valid(struct tg_cur s);
 /* Number of Unicode code points of valid UTF-8 (AWS lengths count these). */
 size_t tg_utf8_len(struct tg_cur s);
 
-/* ---- JSON ----------------------------------------------------------------
- * Whether the JSON text (p, n) nests at most max brackets deep, counting
- * brackets outside strings. Run before jansson, which recurses (limits.h
- * TG_JSON_MAX_DEPTH). Malformed text is the parser's business: this only
- * bounds the depth. */
-bool tg_json_depth_ok(const uint8_t *p, size_t n, size_t max);
-
 /* ---- time ----------------------------------------------------------------
  * Times are int64 seconds (or milliseconds where named _ms) since the epoch,
  * UTC. */
