@@ -32,16 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A line longer than this is replaced by a stub: the largest real event (an
- * IAM call echoing a 131,072-char policy, JSON-escaped) stays far below it,
- * and nothing else may make one request write megabytes. Local until the
- * lead moves it to util/limits.h. */
-#ifndef TG_AUDIT_MAX_LINE
-#define TG_AUDIT_MAX_LINE 4194304
-#endif
-
 /* fdatasync at most this often (see the file comment). */
 #define AUDIT_SYNC_INTERVAL_MS 1000
+
+/* Room reserved at once: the values of an AssumeRoleWithWebIdentity event
+ * take about 2 KiB, and the line adds the keys and punctuation. */
+#define AUDIT_EVENT_HINT 3072
+#define AUDIT_LINE_SLACK 512
 
 /* The CloudTrail record format version whose field set we follow. */
 #define AUDIT_EVENT_VERSION "1.08"
@@ -189,20 +186,73 @@ out:
     return j;
 }
 
+/* The slot of key, appended if new; NULL if the event is full. */
+static size_t *field_slot(struct tg_audit_event *ev, const char *key, size_t **len)
+{
+    size_t i = 0;
+    while (i < ev->n_fields && strcmp(ev->fields[i].key, key) != 0) {
+        i++;
+    }
+    if (i == ev->n_fields) {
+        if (ev->n_fields >= TG_AUDIT_MAX_FIELDS) {
+            return NULL;
+        }
+        ev->fields[i].key = key;
+        ev->n_fields++;
+    }
+    *len = &ev->fields[i].len;
+    return &ev->fields[i].off;
+}
+
+/* Sets key to the JSON text written to ev->values since start. */
+static int field_done(struct tg_audit_event *ev, const char *key, size_t start, bool ok)
+{
+    size_t *len = NULL;
+    size_t *off = ok ? field_slot(ev, key, &len) : NULL;
+    if (off == NULL) {
+        ev->values.len = start;
+        ev->failed = true;
+        return -1;
+    }
+    *off = start;
+    *len = ev->values.len - start;
+    return 0;
+}
+
 int tg_audit_set(struct tg_audit_event *ev, const char *key, json_t *value)
 {
-    if (ev == NULL || ev->obj == NULL || key == NULL || value == NULL) {
+    if (ev == NULL || !ev->begun || key == NULL || value == NULL) {
         json_decref(value);
         return -1;
     }
-    /* json_object_set_new takes the reference even when it fails. */
-    return json_object_set_new(ev->obj, key, value) == 0 ? 0 : -1;
+    size_t start = ev->values.len;
+    struct tg_json_w w;
+    tg_json_w_init(&w, &ev->values);
+    tg_json_w_jansson(&w, value);
+    json_decref(value);
+    return field_done(ev, key, start, tg_json_w_finish(&w) == 0);
 }
 
-/* A field from our own code or from outside; NULL is written as null. */
-static json_t *str_or_null(const char *s)
+int tg_audit_set_json(struct tg_audit_event *ev, const char *key, struct tg_cur json)
 {
-    return s == NULL ? json_null() : tg_audit_str(tg_cur_str(s));
+    if (ev == NULL || !ev->begun || key == NULL || json.len == 0) {
+        return -1;
+    }
+    size_t start = ev->values.len;
+    bool ok = tg_buf_append_cur(&ev->values, json) == 0;
+    return field_done(ev, key, start, ok);
+}
+
+int tg_audit_set_string(struct tg_audit_event *ev, const char *key, const char *str)
+{
+    if (ev == NULL || !ev->begun || key == NULL) {
+        return -1;
+    }
+    size_t start = ev->values.len;
+    struct tg_json_w w;
+    tg_json_w_init(&w, &ev->values);
+    tg_json_w_string(&w, str);
+    return field_done(ev, key, start, tg_json_w_finish(&w) == 0);
 }
 
 int tg_audit_event_begin(struct tg_audit_event *ev, int64_t now_ms, const char *source,
@@ -215,31 +265,31 @@ int tg_audit_event_begin(struct tg_audit_event *ev, int64_t now_ms, const char *
     char id[TG_UUID_LEN];
 
     memset(ev, 0, sizeof(*ev));
-    ev->obj = json_object();
-    if (ev->obj == NULL) {
-        return -1;
-    }
+    /* No cap here (tg_audit_write checks the line's size, with its own
+     * stub), so a large event can still be reported as too large. */
+    tg_buf_init(&ev->values, SIZE_MAX - 1);
+    /* Room for a usual event at once. */
+    (void)tg_buf_reserve(&ev->values, AUDIT_EVENT_HINT);
+    ev->begun = true;
     /* CloudTrail's eventTime has whole seconds: "2026-01-01T00:00:00Z". */
     int64_t t = now_ms / 1000 - (now_ms % 1000 < 0 ? 1 : 0);
     tg_time_iso8601(t, when);
     rnd(rnd_ctx, r, sizeof(r));
     tg_uuid_format(r, id);
 
-    /* Order of a CloudTrail record; tg_audit_write restores it for fields
-     * set later (userIdentity, errorCode, ...). requestParameters and
-     * responseElements are null until set, as in CloudTrail. */
-    if (tg_audit_set(ev, "eventVersion", json_string(AUDIT_EVENT_VERSION)) < 0 ||
-        tg_audit_set(ev, "eventTime", json_string(when)) < 0 ||
-        tg_audit_set(ev, "eventSource", str_or_null(source)) < 0 ||
-        tg_audit_set(ev, "eventName", str_or_null(name)) < 0 ||
-        tg_audit_set(ev, "awsRegion", str_or_null(region)) < 0 ||
-        tg_audit_set(ev, "sourceIPAddress", str_or_null(source_ip)) < 0 ||
-        tg_audit_set(ev, "userAgent", str_or_null(user_agent)) < 0 ||
-        tg_audit_set(ev, "requestParameters", json_null()) < 0 ||
-        tg_audit_set(ev, "responseElements", json_null()) < 0 ||
-        tg_audit_set(ev, "requestID", str_or_null(request_id)) < 0 ||
-        tg_audit_set(ev, "eventID", json_string(id)) < 0 ||
-        tg_audit_set(ev, "eventType", json_string("AwsApiCall")) < 0) {
+    static const struct tg_cur null = {(const uint8_t *)"null", 4};
+    if (tg_audit_set_string(ev, "eventVersion", AUDIT_EVENT_VERSION) < 0 ||
+        tg_audit_set_string(ev, "eventTime", when) < 0 ||
+        tg_audit_set_string(ev, "eventSource", source) < 0 ||
+        tg_audit_set_string(ev, "eventName", name) < 0 ||
+        tg_audit_set_string(ev, "awsRegion", region) < 0 ||
+        tg_audit_set_string(ev, "sourceIPAddress", source_ip) < 0 ||
+        tg_audit_set_string(ev, "userAgent", user_agent) < 0 ||
+        tg_audit_set_json(ev, "requestParameters", null) < 0 ||
+        tg_audit_set_json(ev, "responseElements", null) < 0 ||
+        tg_audit_set_string(ev, "requestID", request_id) < 0 ||
+        tg_audit_set_string(ev, "eventID", id) < 0 ||
+        tg_audit_set_string(ev, "eventType", "AwsApiCall") < 0) {
         tg_audit_event_free(ev);
         return -1;
     }
@@ -268,7 +318,7 @@ void tg_audit_event_free(struct tg_audit_event *ev)
     if (ev == NULL) {
         return;
     }
-    json_decref(ev->obj);
+    tg_buf_free(&ev->values);
     memset(ev, 0, sizeof(*ev));
 }
 
@@ -293,179 +343,36 @@ static bool is_ordered_field(const char *key)
     return false;
 }
 
-/* Events are built by our own code: deeper is a bug, not an attack, but the
- * writer is recursive and must stop somewhere. */
-#define AUDIT_MAX_DEPTH 64
-
-/* RFC 8259 §7, written as jansson writes it (so a line reads the same as
- * json_dumps(JSON_COMPACT) would have made it): the two-character escapes,
- * \u00XX for the other control characters, everything else as it is (the
- * string is UTF-8: jansson checked it when the value was made). Runs of
- * plain bytes are copied at once. */
-static int put_string(struct tg_buf *b, const char *s, size_t n)
+static struct tg_cur field_value(const struct tg_audit_event *ev, size_t i)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    TG_GUARD(tg_buf_append_byte(b, '"'));
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        TG_GUARD(tg_buf_append(b, s + run, i - run));
-        run = i + 1;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            en = 6;
-        }
-        TG_GUARD(tg_buf_append(b, esc, en));
-    }
-    TG_GUARD(tg_buf_append(b, s + run, n - run));
-    return tg_buf_append_byte(b, '"');
+    return tg_cur_make(ev->values.ptr + ev->fields[i].off, ev->fields[i].len);
 }
 
-static int put_value(struct tg_buf *b, const json_t *v, int depth);
-
-static int put_member(struct tg_buf *b, bool *first, const char *key, const json_t *v, int depth)
+/* The event as one JSON object: CloudTrail's fields in CloudTrail's order,
+ * then the others in the order they were first set. */
+static int put_event(struct tg_buf *b, const struct tg_audit_event *ev)
 {
-    if (!*first) {
-        TG_GUARD(tg_buf_append_byte(b, ','));
-    }
-    *first = false;
-    TG_GUARD(put_string(b, key, strlen(key)));
-    TG_GUARD(tg_buf_append_byte(b, ':'));
-    return put_value(b, v, depth);
-}
-
-static int put_value(struct tg_buf *b, const json_t *v, int depth)
-{
-    if (depth > AUDIT_MAX_DEPTH) {
-        return -1;
-    }
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        TG_GUARD(tg_buf_append_byte(b, '{'));
-        bool first = true;
-        const char *key;
-        json_t *m;
-        /* jansson 2.14 iterates in insertion order. */
-        json_object_foreach((json_t *)v, key, m)
-        {
-            TG_GUARD(put_member(b, &first, key, m, depth + 1));
-        }
-        return tg_buf_append_byte(b, '}');
-    }
-    case JSON_ARRAY: {
-        TG_GUARD(tg_buf_append_byte(b, '['));
-        size_t i;
-        json_t *m;
-        json_array_foreach(v, i, m)
-        {
-            if (i > 0) {
-                TG_GUARD(tg_buf_append_byte(b, ','));
+    struct tg_json_w w;
+    tg_json_w_init(&w, b);
+    tg_json_w_object(&w);
+    for (size_t k = 0; k < TG_ARRAY_LEN(field_order); k++) {
+        for (size_t i = 0; i < ev->n_fields; i++) {
+            if (strcmp(ev->fields[i].key, field_order[k]) == 0) {
+                tg_json_w_key(&w, ev->fields[i].key);
+                tg_json_w_raw(&w, field_value(ev, i));
+                break;
             }
-            TG_GUARD(put_value(b, m, depth + 1));
         }
-        return tg_buf_append_byte(b, ']');
     }
-    case JSON_STRING:
-        return put_string(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER:
-        return tg_buf_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    case JSON_REAL: {
-        /* jansson's form: 17 significant digits, ".0" when that looks like
-         * an integer, and the exponent without '+' or leading zeros. */
-        char t[40];
-        int n = snprintf(t, sizeof(t), "%.17g", json_real_value(v));
-        if (n < 0 || (size_t)n >= sizeof(t) - 2) {
-            return -1;
+    for (size_t i = 0; i < ev->n_fields; i++) {
+        if (!is_ordered_field(ev->fields[i].key)) {
+            tg_json_w_key(&w, ev->fields[i].key);
+            tg_json_w_raw(&w, field_value(ev, i));
         }
-        char *e = strchr(t, 'e');
-        if (e == NULL && strchr(t, '.') == NULL) {
-            memcpy(t + n, ".0", 3);
-            n += 2;
-        } else if (e != NULL) {
-            char *d = e + 1;
-            char *q = e + 1;
-            if (*q == '+') {
-                q++;
-            } else if (*q == '-') {
-                d++;
-                q++;
-            }
-            while (*q == '0' && q[1] != '\0') {
-                q++;
-            }
-            memmove(d, q, strlen(q) + 1);
-            n = (int)strlen(t);
-        }
-        return tg_buf_append(b, t, (size_t)n);
     }
-    case JSON_TRUE:
-        return tg_buf_append(b, "true", 4);
-    case JSON_FALSE:
-        return tg_buf_append(b, "false", 5);
-    case JSON_NULL:
-        return tg_buf_append(b, "null", 4);
-    }
-    return -1;
+    tg_json_w_object_end(&w);
+    return tg_json_w_finish(&w);
 }
-
-/* The event as compact JSON: CloudTrail's fields in CloudTrail's order,
- * then the others in the order they were set. */
-static int put_event(struct tg_buf *b, const json_t *obj)
-{
-    if (!json_is_object(obj)) {
-        return -1;
-    }
-    TG_GUARD(tg_buf_append_byte(b, '{'));
-    bool first = true;
-    for (size_t i = 0; i < TG_ARRAY_LEN(field_order); i++) {
-        const json_t *v = json_object_get(obj, field_order[i]);
-        if (v != NULL) {
-            TG_GUARD(put_member(b, &first, field_order[i], v, 1));
-        }
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (!is_ordered_field(key)) {
-            TG_GUARD(put_member(b, &first, key, v, 1));
-        }
-    }
-    return tg_buf_append_byte(b, '}');
-}
-
-/* The initial size of a line buffer: an AssumeRoleWithWebIdentity event
- * takes about AUDIT_LINE_HINT / 2 bytes. */
-#define AUDIT_LINE_HINT 4096
 
 /* glibc's memmem switches to its slower long-needle algorithm at 32 bytes. */
 #define GUARD_WINDOW 31
@@ -502,9 +409,11 @@ static bool holds_forbidden(const struct tg_audit_event *ev, const char *line, s
         }
         struct tg_buf esc;
         tg_buf_init_secret(&esc, GUARD_WINDOW * 6 + 2);
-        /* Without the quotes put_string puts around it. */
-        bool hit = put_string(&esc, (const char *)s.ptr, s.len) == 0 &&
-                   memmem(line, len, esc.ptr + 1, esc.len - 2) != NULL;
+        struct tg_json_w w;
+        tg_json_w_init(&w, &esc);
+        tg_json_w_stringn(&w, s.ptr, s.len);
+        /* Without the quotes the writer puts around it. */
+        bool hit = tg_json_w_finish(&w) == 0 && memmem(line, len, esc.ptr + 1, esc.len - 2) != NULL;
         tg_buf_free(&esc);
         if (hit) {
             return true;
@@ -523,10 +432,10 @@ static bool line_leaks(const struct tg_audit_event *ev, const char *line, size_t
  * written only after a torn write (so the fragment ends its own line), and
  * having both in the buffer lets append_line write the line in one write(2)
  * without another copy. The JSON itself is out->ptr + 1, json_len bytes. */
-static int serialize(const json_t *obj, struct tg_buf *out, size_t *json_len)
+static int serialize(const struct tg_audit_event *ev, struct tg_buf *out, size_t *json_len)
 {
     tg_buf_reset(out);
-    if (tg_buf_append_byte(out, '\n') < 0 || put_event(out, obj) < 0) {
+    if (tg_buf_append_byte(out, '\n') < 0 || put_event(out, ev) < 0) {
         return -1;
     }
     *json_len = out->len - 1;
@@ -593,27 +502,26 @@ static int write_stub(struct tg_audit *a, const struct tg_audit_event *ev, const
     int rc = -1;
     struct tg_buf line;
     tg_buf_init(&line, TG_AUDIT_MAX_LINE + 2);
-    json_t *stub = json_object();
-    if (stub == NULL) {
-        goto out;
-    }
-    for (size_t i = 0; i < TG_ARRAY_LEN(keep); i++) {
-        json_t *v = json_object_get(ev->obj, keep[i]);
-        struct tg_buf one;
-        tg_buf_init(&one, TG_AUDIT_MAX_LINE);
-        bool ok = v != NULL && put_value(&one, v, 1) == 0 &&
-                  !holds_forbidden(ev, (const char *)one.ptr, one.len);
-        tg_buf_free(&one);
-        if (ok && json_object_set(stub, keep[i], v) < 0) {
-            goto out;
+    struct tg_audit_event stub;
+    memset(&stub, 0, sizeof(stub));
+    tg_buf_init(&stub.values, TG_AUDIT_MAX_LINE);
+    stub.begun = true;
+    for (size_t k = 0; k < TG_ARRAY_LEN(keep); k++) {
+        for (size_t i = 0; i < ev->n_fields; i++) {
+            struct tg_cur v = field_value(ev, i);
+            if (strcmp(ev->fields[i].key, keep[k]) == 0 &&
+                !holds_forbidden(ev, (const char *)v.ptr, v.len) &&
+                tg_audit_set_json(&stub, keep[k], v) < 0) {
+                goto out;
+            }
         }
     }
-    if (json_object_set_new(stub, "errorCode", json_string(code)) < 0 ||
-        json_object_set_new(stub, "errorMessage", json_string(message)) < 0) {
+    if (tg_audit_set_string(&stub, "errorCode", code) < 0 ||
+        tg_audit_set_string(&stub, "errorMessage", message) < 0) {
         goto out;
     }
     size_t len = 0;
-    if (serialize(stub, &line, &len) < 0) {
+    if (serialize(&stub, &line, &len) < 0) {
         goto out;
     }
     /* Belt and braces: the stub is checked like any line. */
@@ -627,7 +535,7 @@ static int write_stub(struct tg_audit *a, const struct tg_audit_event *ev, const
     rc = append_line(a, &line, len);
 out:
     tg_buf_free(&line);
-    json_decref(stub);
+    tg_audit_event_free(&stub);
     return rc;
 }
 
@@ -639,14 +547,12 @@ int tg_audit_write(struct tg_audit *a, struct tg_audit_event *ev)
     /* No cap here (the limit is checked below, with its own stub), so a
      * large event is still serialized and can be reported as too large. */
     tg_buf_init(&line, SIZE_MAX - 1);
-    /* Room for a usual line at once: jansson writes it token by token, and
-     * growing from nothing would take several reallocations. */
-    (void)tg_buf_reserve(&line, AUDIT_LINE_HINT);
 
-    if (ev == NULL || ev->obj == NULL) {
+    if (ev == NULL || !ev->begun) {
         goto out;
     }
-    if (serialize(ev->obj, &line, &len) < 0) {
+    (void)tg_buf_reserve(&line, ev->values.len + AUDIT_LINE_SLACK);
+    if (ev->failed || serialize(ev, &line, &len) < 0) {
         (void)write_stub(a, ev, "AuditSerializationFailure",
                          "The event could not be serialized and was not written.");
         goto out;

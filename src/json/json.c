@@ -2,6 +2,7 @@
 #include "json/json.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -650,6 +651,304 @@ void tg_json_object_free(struct tg_json_object *o)
     }
     free(o->mem);
     memset(o, 0, sizeof(*o));
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+void tg_json_w_init(struct tg_json_w *w, struct tg_buf *out)
+{
+    memset(w, 0, sizeof(*w));
+    w->out = out;
+}
+
+static void w_bytes(struct tg_json_w *w, const void *p, size_t n)
+{
+    if (!w->failed && tg_buf_append(w->out, p, n) < 0) {
+        w->failed = true;
+    }
+}
+
+/* Before a value or a key: the comma, unless a key was just written. */
+static void w_sep(struct tg_json_w *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->comma[w->depth]) {
+        w_bytes(w, ",", 1);
+    }
+    w->comma[w->depth] = true;
+}
+
+static void w_open(struct tg_json_w *w, char c)
+{
+    w_sep(w);
+    if (w->depth >= TG_JSON_W_MAX_DEPTH) {
+        w->failed = true;
+        return;
+    }
+    w_bytes(w, &c, 1);
+    w->depth++;
+    w->comma[w->depth] = false;
+}
+
+static void w_close(struct tg_json_w *w, char c)
+{
+    if (w->depth == 0 || w->after_key) {
+        w->failed = true;
+        return;
+    }
+    w->depth--;
+    w_bytes(w, &c, 1);
+}
+
+void tg_json_w_object(struct tg_json_w *w)
+{
+    w_open(w, '{');
+}
+
+void tg_json_w_object_end(struct tg_json_w *w)
+{
+    w_close(w, '}');
+}
+
+void tg_json_w_array(struct tg_json_w *w)
+{
+    w_open(w, '[');
+}
+
+void tg_json_w_array_end(struct tg_json_w *w)
+{
+    w_close(w, ']');
+}
+
+/* Bytes that are written as they are: printable ASCII but '"' and '\\'. */
+static bool w_plain(uint8_t c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* The quoted string, escaped, into out; the room is reserved first (6
+ * bytes per input byte is the worst case: \u00XX, or U+FFFD's 3), so the
+ * loop writes without further checks. */
+static void w_quoted(struct tg_json_w *w, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (w->failed) {
+        return;
+    }
+    struct tg_buf *b = w->out;
+    if (n > (SIZE_MAX - 2) / 6 || tg_buf_reserve(b, n * 6 + 2) < 0) {
+        w->failed = true;
+        return;
+    }
+    uint8_t *o = b->ptr + b->len;
+    *o++ = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && w_plain(s[run])) {
+            run++;
+        }
+        memcpy(o, s + i, run - i);
+        o += run - i;
+        i = run;
+        if (i >= n) {
+            break;
+        }
+        uint8_t c = s[i];
+        if (c >= 0x80) {
+            size_t len = utf8_seq(s + i, n - i);
+            if (len == 0) {
+                memcpy(o, "\xef\xbf\xbd", 3);
+                o += 3;
+                i++;
+            } else {
+                memcpy(o, s + i, len);
+                o += len;
+                i += len;
+            }
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *o++ = c;
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = (uint8_t)hex[c >> 4];
+            o[4] = (uint8_t)hex[c & 15];
+            o += 5;
+        }
+        i++;
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->ptr);
+}
+
+void tg_json_w_key(struct tg_json_w *w, const char *key)
+{
+    if (w->depth == 0 || w->after_key) {
+        w->failed = true;
+        return;
+    }
+    w_sep(w);
+    w_quoted(w, (const uint8_t *)key, strlen(key));
+    w_bytes(w, ":", 1);
+    w->after_key = true;
+}
+
+void tg_json_w_stringn(struct tg_json_w *w, const void *s, size_t n)
+{
+    w_sep(w);
+    w_quoted(w, s, n);
+}
+
+void tg_json_w_string(struct tg_json_w *w, const char *s)
+{
+    if (s == NULL) {
+        tg_json_w_null(w);
+        return;
+    }
+    tg_json_w_stringn(w, s, strlen(s));
+}
+
+void tg_json_w_int(struct tg_json_w *w, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof(t), "%lld", (long long)v);
+    w_sep(w);
+    w_bytes(w, t, (size_t)n);
+}
+
+void tg_json_w_bool(struct tg_json_w *w, bool v)
+{
+    w_sep(w);
+    w_bytes(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void tg_json_w_null(struct tg_json_w *w)
+{
+    w_sep(w);
+    w_bytes(w, "null", 4);
+}
+
+void tg_json_w_raw(struct tg_json_w *w, struct tg_cur json)
+{
+    w_sep(w);
+    w_bytes(w, json.ptr, json.len);
+}
+
+/* jansson's form of a real: 17 significant digits, ".0" when that looks
+ * like an integer, and the exponent without '+' or leading zeros. */
+static void w_real(struct tg_json_w *w, double d)
+{
+    char t[40];
+    int n = snprintf(t, sizeof(t), "%.17g", d);
+    if (n < 0 || (size_t)n >= sizeof(t) - 2) {
+        w->failed = true;
+        return;
+    }
+    char *e = strchr(t, 'e');
+    if (e == NULL && strchr(t, '.') == NULL) {
+        memcpy(t + n, ".0", 3);
+    } else if (e != NULL) {
+        char *d_at = e + 1;
+        char *q = e + 1;
+        if (*q == '+') {
+            q++;
+        } else if (*q == '-') {
+            d_at++;
+            q++;
+        }
+        while (*q == '0' && q[1] != '\0') {
+            q++;
+        }
+        memmove(d_at, q, strlen(q) + 1);
+    }
+    w_sep(w);
+    w_bytes(w, t, strlen(t));
+}
+
+static void w_jansson(struct tg_json_w *w, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        tg_json_w_object(w);
+        const char *key;
+        json_t *m;
+        /* jansson 2.14 iterates in insertion order, as its dump does. */
+        json_object_foreach((json_t *)v, key, m)
+        {
+            tg_json_w_key(w, key);
+            w_jansson(w, m);
+        }
+        tg_json_w_object_end(w);
+        return;
+    }
+    case JSON_ARRAY: {
+        tg_json_w_array(w);
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+        {
+            w_jansson(w, m);
+        }
+        tg_json_w_array_end(w);
+        return;
+    }
+    case JSON_STRING:
+        tg_json_w_stringn(w, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER:
+        tg_json_w_int(w, (int64_t)json_integer_value(v));
+        return;
+    case JSON_REAL:
+        w_real(w, json_real_value(v));
+        return;
+    case JSON_TRUE:
+        tg_json_w_bool(w, true);
+        return;
+    case JSON_FALSE:
+        tg_json_w_bool(w, false);
+        return;
+    case JSON_NULL:
+        tg_json_w_null(w);
+        return;
+    }
+    w->failed = true;
+}
+
+void tg_json_w_jansson(struct tg_json_w *w, const struct json_t *v)
+{
+    if (v == NULL) {
+        w->failed = true;
+        return;
+    }
+    w_jansson(w, v);
+}
+
+int tg_json_w_finish(const struct tg_json_w *w)
+{
+    return !w->failed && w->depth == 0 && !w->after_key ? 0 : -1;
 }
 
 bool tg_json_depth_ok(const uint8_t *d, size_t n, size_t max)

@@ -17,6 +17,10 @@
  * unescaped (NUL-terminated) and the member table; nothing outlives
  * tg_json_object_free. jansson builds a value, a hash table and two copies
  * per member, which cost more than the RSA verification of the token.
+ *
+ * And a writer of compact JSON into a tg_buf, for the audit log: the same
+ * bytes as jansson's json_dumps(JSON_COMPACT) of the same values, without
+ * building them first.
  */
 #ifndef TG_JSON_H
 #define TG_JSON_H
@@ -67,6 +71,44 @@ int tg_json_object_parse(struct tg_cur text, size_t max_members, size_t max_dept
 /* The member named name (a C string), or NULL. Borrowed from o. */
 const struct tg_json_member *tg_json_object_get(const struct tg_json_object *o, const char *name);
 void tg_json_object_free(struct tg_json_object *o);
+
+/* ---- writing --------------------------------------------------------------
+ * Calls must form one well-nested value (keys only inside objects, one value
+ * after each key). Errors are sticky: after the first failure (the buffer's
+ * maximum, out of memory, nesting past TG_JSON_W_MAX_DEPTH) nothing more is
+ * written and tg_json_w_finish returns -1. Strings are written as jansson
+ * writes them (\" \\ \b \f \n \r \t, \u00XX for other control
+ * characters, everything else as it is); a byte that is not part of
+ * well-formed UTF-8 (a header from outside) becomes U+FFFD. */
+#define TG_JSON_W_MAX_DEPTH 32
+
+struct json_t; /* jansson's */
+
+struct tg_json_w {
+    struct tg_buf *out; /* borrowed */
+    size_t depth;
+    bool comma[TG_JSON_W_MAX_DEPTH + 1]; /* a value was written at this depth */
+    bool after_key;
+    bool failed;
+};
+
+void tg_json_w_init(struct tg_json_w *w, struct tg_buf *out);
+void tg_json_w_object(struct tg_json_w *w);
+void tg_json_w_object_end(struct tg_json_w *w);
+void tg_json_w_array(struct tg_json_w *w);
+void tg_json_w_array_end(struct tg_json_w *w);
+void tg_json_w_key(struct tg_json_w *w, const char *key);
+void tg_json_w_string(struct tg_json_w *w, const char *s); /* NULL writes null */
+void tg_json_w_stringn(struct tg_json_w *w, const void *s, size_t n);
+void tg_json_w_int(struct tg_json_w *w, int64_t v);
+void tg_json_w_bool(struct tg_json_w *w, bool v);
+void tg_json_w_null(struct tg_json_w *w);
+/* A value that is already JSON text (borrowed; not checked). */
+void tg_json_w_raw(struct tg_json_w *w, struct tg_cur json);
+/* A jansson value, as json_dumps(JSON_COMPACT) would write it. */
+void tg_json_w_jansson(struct tg_json_w *w, const struct json_t *v);
+/* 0 if every call succeeded and the value is complete. */
+int tg_json_w_finish(const struct tg_json_w *w) TG_MUST_USE;
 
 /* A cheap pre-scan before handing untrusted text to jansson (which recurses
  * per level): false if brackets nest deeper than max. Not a validator. */

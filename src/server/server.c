@@ -915,19 +915,34 @@ static void header_text(const struct tg_request *req, const char *name, char *ou
     out[n] = '\0';
 }
 
-static json_t *form_string(const struct tg_form *form, const char *name)
+/* A request parameter for the audit log: cut at TG_IAM_MAX_ARN bytes,
+ * "(not UTF-8)" if it is not text, null if absent. */
+static void form_string(struct tg_json_w *w, const struct tg_form *form, const char *name)
 {
     const struct tg_cur *v = tg_form_get(form, name);
     if (v == NULL) {
-        return json_null();
+        tg_json_w_null(w);
+        return;
     }
     size_t n = v->len > TG_IAM_MAX_ARN ? TG_IAM_MAX_ARN : v->len;
-    json_t *j = json_stringn_nocheck((const char *)v->ptr, n);
-    if (j == NULL || !tg_utf8_valid(tg_cur_make(v->ptr, n))) {
-        json_decref(j);
-        return json_string("(not UTF-8)");
+    if (!tg_utf8_valid(tg_cur_make(v->ptr, n))) {
+        tg_json_w_string(w, "(not UTF-8)");
+        return;
     }
-    return j;
+    tg_json_w_stringn(w, v->ptr, n);
+}
+
+/* Sets the event's key to what w wrote into its buffer, and empties the
+ * buffer for the next field. */
+static void audit_put(struct tg_audit_event *ev, const char *key, struct tg_json_w *w)
+{
+    if (tg_json_w_finish(w) < 0 || tg_audit_set_json(ev, key, tg_buf_cur(w->out)) < 0) {
+        /* tg_audit_write then writes a stub that says so */
+        ev->failed = true;
+    }
+    struct tg_buf *b = w->out;
+    tg_buf_reset(b);
+    tg_json_w_init(w, b);
 }
 
 static int audit_begin(struct tg_server *s, struct tg_audit_event *ev, const struct tg_request *req,
@@ -942,9 +957,9 @@ static int audit_begin(struct tg_server *s, struct tg_audit_event *ev, const str
 
 static void audit_error(struct tg_audit_event *ev, const struct tg_error *err)
 {
-    if (err != NULL) {
-        json_object_set_new(ev->obj, "errorCode", json_string(tg_code_name(err->code)));
-        json_object_set_new(ev->obj, "errorMessage", json_string(err->message));
+    if (err != NULL && (tg_audit_set_string(ev, "errorCode", tg_code_name(err->code)) < 0 ||
+                        tg_audit_set_string(ev, "errorMessage", err->message) < 0)) {
+        ev->failed = true;
     }
 }
 
@@ -962,33 +977,80 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
     }
     tg_audit_event_forbid(&ev, tg_cur_str(st->secret));
     tg_audit_event_forbid(&ev, tg_buf_cur(&st->session_token));
-    json_t *d = st->decision;
-    const char *sub = d ? json_string_value(json_object_get(d, "subject")) : NULL;
-    const char *aud = d ? json_string_value(json_object_get(d, "audience")) : NULL;
-    const char *prov = d ? json_string_value(json_object_get(d, "provider")) : NULL;
-    json_t *who = json_pack("{s:s}", "type", "WebIdentityUser");
-    if (who != NULL && st->provider != NULL) {
-        json_object_set_new(
-            who, "principalId",
-            json_sprintf("%s:%s:%s", st->provider->url, aud ? aud : "", sub ? sub : ""));
+    struct tg_buf scratch;
+    tg_buf_init(&scratch, TG_AUDIT_MAX_LINE);
+    struct tg_json_w w;
+    tg_json_w_init(&w, &scratch);
+
+    /* CloudTrail's userIdentity of a web identity call */
+    const char *prov = st->provider != NULL ? st->provider->arn : NULL;
+    tg_json_w_object(&w);
+    tg_json_w_key(&w, "type");
+    tg_json_w_string(&w, "WebIdentityUser");
+    if (prov != NULL) {
+        char principal[TG_IAM_MAX_URL + 2 * TG_JOSE_MAX_TOKEN + 3];
+        snprintf(principal, sizeof(principal), "%s:%s:%s", st->provider->url,
+                 st->audience ? st->audience : "", st->subject ? st->subject : "");
+        tg_json_w_key(&w, "principalId");
+        tg_json_w_string(&w, principal);
     }
-    if (who != NULL && sub != NULL) {
-        json_object_set_new(who, "userName", json_string(sub));
+    if (st->subject != NULL) {
+        tg_json_w_key(&w, "userName");
+        tg_json_w_string(&w, st->subject);
     }
-    if (who != NULL && prov != NULL) {
-        json_object_set_new(who, "identityProvider", json_string(prov));
+    if (prov != NULL) {
+        tg_json_w_key(&w, "identityProvider");
+        tg_json_w_string(&w, prov);
     }
-    json_object_set_new(ev.obj, "userIdentity", who);
-    json_object_set_new(ev.obj, "requestParameters",
-                        json_pack("{s:o, s:o, s:o}", "roleArn", form_string(form, "RoleArn"),
-                                  "roleSessionName", form_string(form, "RoleSessionName"),
-                                  "durationSeconds", form_string(form, "DurationSeconds")));
-    json_t *re = d ? json_object_get(d, "responseElements") : NULL;
-    json_object_set(ev.obj, "responseElements", re ? re : json_null());
-    if (d != NULL) {
-        json_object_del(d, "responseElements");
-        json_object_set(ev.obj, "decision", d);
+    tg_json_w_object_end(&w);
+    audit_put(&ev, "userIdentity", &w);
+
+    tg_json_w_object(&w);
+    tg_json_w_key(&w, "roleArn");
+    form_string(&w, form, "RoleArn");
+    tg_json_w_key(&w, "roleSessionName");
+    form_string(&w, form, "RoleSessionName");
+    tg_json_w_key(&w, "durationSeconds");
+    form_string(&w, form, "DurationSeconds");
+    tg_json_w_object_end(&w);
+    audit_put(&ev, "requestParameters", &w);
+
+    if (st->minted) {
+        tg_json_w_object(&w);
+        tg_json_w_key(&w, "credentials");
+        tg_json_w_object(&w);
+        tg_json_w_key(&w, "accessKeyId");
+        tg_json_w_string(&w, st->access_key_id);
+        tg_json_w_key(&w, "expiration");
+        tg_json_w_string(&w, st->expiration);
+        tg_json_w_object_end(&w);
+        tg_json_w_key(&w, "assumedRoleUser");
+        tg_json_w_object(&w);
+        tg_json_w_key(&w, "arn");
+        tg_json_w_string(&w, st->assumed_role_arn);
+        tg_json_w_key(&w, "assumedRoleId");
+        tg_json_w_string(&w, st->assumed_role_id);
+        tg_json_w_object_end(&w);
+        tg_json_w_key(&w, "provider");
+        tg_json_w_string(&w, prov);
+        tg_json_w_key(&w, "audience");
+        tg_json_w_string(&w, st->audience);
+        tg_json_w_key(&w, "subjectFromWebIdentityToken");
+        tg_json_w_string(&w, st->subject);
+        tg_json_w_object_end(&w);
+        audit_put(&ev, "responseElements", &w);
     }
+    struct tg_cur d = tg_sts_awrwi_decision(st);
+    if (d.len > 0) {
+        tg_json_w_raw(&w, d);
+    } else {
+        tg_json_w_object(&w);
+        tg_json_w_key(&w, "reason");
+        tg_json_w_string(&w, "the decision trace could not be recorded (too large)");
+        tg_json_w_object_end(&w);
+    }
+    audit_put(&ev, "decision", &w);
+    tg_buf_free(&scratch);
     audit_error(&ev, err);
     if (tg_audit_write(s->audit, &ev) < 0) {
         tg_server_log("error: the audit event of %s was not written whole (see above)", request_id);
@@ -1013,8 +1075,7 @@ static int run_awrwi(struct tg_server *s, const struct tg_request *req, const st
         rc = tg_oidc_keys(s->oidc, st.provider->url, st.thumbprints, st.n_thumbprints, kid, now,
                           &ks, err);
         if (rc < 0) {
-            json_object_set_new(st.decision, "reason",
-                                json_string(err->detail[0] ? err->detail : err->message));
+            tg_sts_awrwi_note(&st, "reason", err->detail[0] ? err->detail : err->message);
         } else {
             rc = tg_sts_awrwi_finish(&ctx, &st, ks, &x, err);
             tg_jose_keyset_release(ks);
@@ -1061,28 +1122,49 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
         if (token != NULL) {
             tg_audit_event_forbid(&ev, *token);
         }
-        json_t *id;
+        struct tg_buf scratch;
+        tg_buf_init(&scratch, TG_AUDIT_MAX_LINE);
+        struct tg_json_w w;
+        tg_json_w_init(&w, &scratch);
         if (rc == 0 && who.session) {
-            id = json_pack("{s:s, s:s, s:s, s:s}", "type", "AssumedRole", "principalId", "",
-                           "accountId", who.sess.account_id, "accessKeyId", who.sess.access_key_id);
-            if (id != NULL) {
-                json_object_set_new(id, "principalId",
-                                    json_sprintf("%s:%s", who.sess.role_id, who.sess.session_name));
-                json_object_set_new(id, "arn",
-                                    json_sprintf("arn:aws:sts::%s:assumed-role/%s/%s",
-                                                 who.sess.account_id, who.sess.role_name,
-                                                 who.sess.session_name));
-                json_object_set_new(id, "webIdFederationData",
-                                    json_pack("{s:s, s:s}", "federatedProvider",
-                                              who.sess.provider_arn, "subject", who.sess.subject));
-            }
+            char principal[TG_IAM_MAX_ARN + 128], arn[TG_IAM_MAX_ARN + 128];
+            snprintf(principal, sizeof(principal), "%s:%s", who.sess.role_id,
+                     who.sess.session_name);
+            snprintf(arn, sizeof(arn), "arn:aws:sts::%s:assumed-role/%s/%s", who.sess.account_id,
+                     who.sess.role_name, who.sess.session_name);
+            tg_json_w_object(&w);
+            tg_json_w_key(&w, "type");
+            tg_json_w_string(&w, "AssumedRole");
+            tg_json_w_key(&w, "principalId");
+            tg_json_w_string(&w, principal);
+            tg_json_w_key(&w, "accountId");
+            tg_json_w_string(&w, who.sess.account_id);
+            tg_json_w_key(&w, "accessKeyId");
+            tg_json_w_string(&w, who.sess.access_key_id);
+            tg_json_w_key(&w, "arn");
+            tg_json_w_string(&w, arn);
+            tg_json_w_key(&w, "webIdFederationData");
+            tg_json_w_object(&w);
+            tg_json_w_key(&w, "federatedProvider");
+            tg_json_w_string(&w, who.sess.provider_arn);
+            tg_json_w_key(&w, "subject");
+            tg_json_w_string(&w, who.sess.subject);
+            tg_json_w_object_end(&w);
+            tg_json_w_object_end(&w);
         } else if (rc == 0) {
-            id = json_pack("{s:s, s:s, s:s}", "type", "Root", "accountId", s->account_id,
-                           "accessKeyId", s->admin_akid);
+            tg_json_w_object(&w);
+            tg_json_w_key(&w, "type");
+            tg_json_w_string(&w, "Root");
+            tg_json_w_key(&w, "accountId");
+            tg_json_w_string(&w, s->account_id);
+            tg_json_w_key(&w, "accessKeyId");
+            tg_json_w_string(&w, s->admin_akid);
+            tg_json_w_object_end(&w);
         } else {
-            id = json_null();
+            tg_json_w_null(&w);
         }
-        json_object_set_new(ev.obj, "userIdentity", id);
+        audit_put(&ev, "userIdentity", &w);
+        tg_buf_free(&scratch);
         audit_error(&ev, rc == 0 ? NULL : err);
         if (tg_audit_write(s->audit, &ev) < 0) {
             tg_server_log("error: the audit event of %s was not written whole", resp->request_id);

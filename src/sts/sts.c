@@ -252,29 +252,28 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
 {
     memset(st, 0, sizeof(*st));
     tg_buf_init_secret(&st->session_token, TG_SIGV4_MAX_SESSION_TOKEN);
-    st->decision = json_object();
-    if (st->decision == NULL) {
-        return tg_error_code(err, TG_E_INTERNAL_FAILURE);
-    }
+    tg_buf_init(&st->decision, TG_AUDIT_DECISION_MAX);
+    tg_json_w_init(&st->dw, &st->decision);
+    tg_json_w_object(&st->dw);
     TG_GUARD(parse_params(in, st, err));
 
     /* Parse with every algorithm we know, then hold it to the provider's
      * set once the provider is known (the issuer is inside the token). */
     if (tg_jose_jws_parse(st->token.ptr, st->token.len, TG_JOSE_ALGS_ALL, &st->jws, err) < 0) {
-        json_object_set_new(st->decision, "reason", json_string(err->detail));
+        tg_sts_awrwi_note(st, "reason", err->detail);
         return -1;
     }
     st->jws_ok = true;
-    json_object_set_new(st->decision, "alg", json_string(tg_jose_alg_name(st->jws.alg)));
+    tg_sts_awrwi_note(st, "alg", tg_jose_alg_name(st->jws.alg));
     if (st->jws.has_kid) {
-        json_object_set_new(st->decision, "kid", json_string(st->jws.kid));
+        tg_sts_awrwi_note(st, "kid", st->jws.kid);
     }
     const char *iss = claim_str(&st->jws, "iss");
     if (iss == NULL) {
-        json_object_set_new(st->decision, "reason", json_string("no iss claim"));
+        tg_sts_awrwi_note(st, "reason", "no iss claim");
         return tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: iss");
     }
-    json_object_set_new(st->decision, "issuer", json_string(iss));
+    tg_sts_awrwi_note(st, "issuer", iss);
     st->provider = provider_for_iss(ctx->snap, iss);
     if (st->provider == NULL) {
         const struct tg_snap_provider *twin = provider_slash_twin(ctx->snap, iss);
@@ -287,19 +286,19 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
         } else {
             snprintf(why, sizeof(why), "no provider for iss %.255s", iss);
         }
-        json_object_set_new(st->decision, "reason", json_string(why));
+        tg_sts_awrwi_note(st, "reason", why);
         tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN,
                      "No OpenIDConnect provider found in your account for %.512s", iss);
         return tg_error_detail(err, "%s", why);
     }
-    json_object_set_new(st->decision, "provider", json_string(st->provider->arn));
+    tg_sts_awrwi_note(st, "provider", st->provider->arn);
     const char *tag = provider_tag(st->provider, TG_STS_TAG_ALGORITHMS);
     st->allowed_algs = tag != NULL ? algs_from_tag(tag) : TG_JOSE_ALGS_AWS;
     if ((TG_JOSE_ALG_BIT(st->jws.alg) & st->allowed_algs) == 0) {
         char why[160];
         snprintf(why, sizeof(why), "algorithm %s is not allowed for this provider (tag %s)",
                  tg_jose_alg_name(st->jws.alg), TG_STS_TAG_ALGORITHMS);
-        json_object_set_new(st->decision, "reason", json_string(why));
+        tg_sts_awrwi_note(st, "reason", why);
         tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "Unsupported token signing algorithm %s",
                      tg_jose_alg_name(st->jws.alg));
         return tg_error_detail(err, "%s", why);
@@ -322,7 +321,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
 static int claim_fail(struct tg_sts_awrwi *st, struct tg_error *err, enum tg_code code,
                       const char *message, const char *why)
 {
-    json_object_set_new(st->decision, "reason", json_string(why));
+    tg_sts_awrwi_note(st, "reason", why);
     tg_error_set(err, code, "%s", message);
     return tg_error_detail(err, "%s", why);
 }
@@ -545,7 +544,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                           : "signature does not verify with the provider's key");
         goto out;
     }
-    json_object_set_new(st->decision, "key", json_string(used->has_kid ? used->kid : "(no kid)"));
+    tg_sts_awrwi_note(st, "key", used->has_kid ? used->kid : "(no kid)");
 
     /* 6. audience */
     const struct tg_json_object *payload = &st->jws.claims;
@@ -562,7 +561,8 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                    "no aud value is in the provider's client id list");
         goto out;
     }
-    json_object_set_new(st->decision, "audience", json_string(audience));
+    tg_sts_awrwi_note(st, "audience", audience);
+    st->audience = audience;
 
     /* 7. time claims: exp required, 5 minutes of skew (spec 2 step 7) */
     bool has_exp, has_nbf, has_iat;
@@ -606,7 +606,8 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                    "no sub claim");
         goto out;
     }
-    json_object_set_new(st->decision, "subject", json_string(sub));
+    tg_sts_awrwi_note(st, "subject", sub);
+    st->subject = sub;
 
     /* 9. the role and its trust policy */
     char role_name[TG_IAM_MAX_ROLE_NAME + 1];
@@ -624,7 +625,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         goto out;
     }
     snprintf(role_name, sizeof(role_name), "%s", role->name);
-    json_object_set_new(st->decision, "role", json_string(role->arn));
+    tg_sts_awrwi_note(st, "role", role->arn);
 
     /* Not calloc: the context is about 25 KiB, of which a request uses the
      * first few entries; every array is written before it is read. */
@@ -655,9 +656,17 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     struct tg_policy_request req = {
         "sts:AssumeRoleWithWebIdentity", NULL, "Federated", st->provider->arn, cc->entries, cc->n};
     enum tg_policy_decision d = tg_policy_evaluate(role->trust, &req, trace);
-    json_t *tp = json_pack("{s:s, s:O}", "decision", tg_policy_decision_name(d), "statements",
-                           trace ? trace : json_null());
-    json_object_set_new(st->decision, "trust_policy", tp);
+    tg_json_w_key(&st->dw, "trust_policy");
+    tg_json_w_object(&st->dw);
+    tg_json_w_key(&st->dw, "decision");
+    tg_json_w_string(&st->dw, tg_policy_decision_name(d));
+    tg_json_w_key(&st->dw, "statements");
+    if (trace != NULL) {
+        tg_json_w_jansson(&st->dw, trace);
+    } else {
+        tg_json_w_null(&st->dw);
+    }
+    tg_json_w_object_end(&st->dw);
     if (d != TG_POLICY_ALLOW) {
         claim_fail(st, err, TG_E_ACCESS_DENIED, MSG_NOT_AUTHORIZED,
                    d == TG_POLICY_DENY_EXPLICIT ? "the trust policy denies explicitly"
@@ -723,21 +732,13 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     tg_xml_close(xml);
     tg_xml_elem_str(xml, "Provider", st->provider->arn);
 
-    json_t *re = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:s}", "credentials",
-                           "accessKeyId", sess.access_key_id, "expiration", "", "assumedRoleUser",
-                           "arn", arn, "assumedRoleId", "", "provider", st->provider->arn,
-                           "audience", audience, "subjectFromWebIdentityToken", sub);
-    if (re != NULL) {
-        char when[TG_ISO8601_LEN];
-        tg_time_iso8601(sess.expires, when);
-        json_object_set_new(json_object_get(re, "credentials"), "expiration", json_string(when));
-        char rid[128];
-        snprintf(rid, sizeof(rid), "%s:%s", sess.role_id, sess.session_name);
-        json_object_set_new(json_object_get(re, "assumedRoleUser"), "assumedRoleId",
-                            json_string(rid));
-        json_object_set_new(st->decision, "responseElements", re);
-    }
-    json_object_set_new(st->decision, "reason", json_string("allowed"));
+    /* for the audit event's responseElements */
+    tg_time_iso8601(sess.expires, st->expiration);
+    memcpy(st->assumed_role_arn, arn, sizeof(st->assumed_role_arn));
+    snprintf(st->assumed_role_id, sizeof(st->assumed_role_id), "%s:%s", sess.role_id,
+             sess.session_name);
+    st->minted = true;
+    tg_sts_awrwi_note(st, "reason", "allowed");
     rc = 0;
 out:
     json_decref(trace);
@@ -758,8 +759,22 @@ void tg_sts_awrwi_free(struct tg_sts_awrwi *st)
         tg_jose_jws_free(&st->jws);
         st->jws_ok = false;
     }
-    json_decref(st->decision);
-    st->decision = NULL;
+    tg_buf_free(&st->decision);
+}
+
+void tg_sts_awrwi_note(struct tg_sts_awrwi *st, const char *key, const char *value)
+{
+    tg_json_w_key(&st->dw, key);
+    tg_json_w_string(&st->dw, value);
+}
+
+struct tg_cur tg_sts_awrwi_decision(struct tg_sts_awrwi *st)
+{
+    tg_json_w_object_end(&st->dw);
+    if (tg_json_w_finish(&st->dw) < 0) {
+        return tg_cur_make(NULL, 0);
+    }
+    return tg_buf_cur(&st->decision);
 }
 
 /* ---- GetCallerIdentity -------------------------------------------------------- */

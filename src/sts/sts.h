@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "creds/creds.h"
 #include "jose/jose.h"
+#include "json/json.h"
 #include "snapshot/snapshot.h"
 #include "util/util.h"
 
@@ -43,10 +44,19 @@ struct tg_sts_awrwi {
     const char *thumbprints[TG_IAM_MAX_THUMBPRINTS]; /* borrowed from the snapshot */
     size_t n_thumbprints;
     /* results, for the response and the audit event */
+    const char *subject;  /* the token's sub once checked (borrowed from jws), or NULL */
+    const char *audience; /* the matched aud (borrowed from jws), or NULL */
+    bool minted;          /* the credentials below were issued */
     char access_key_id[TG_CREDS_ACCESS_KEY_ID_LEN + 1];
     char secret[TG_CREDS_SECRET_LEN + 1]; /* secret: for the audit guard only; wiped by free */
     struct tg_buf session_token;          /* secret buffer: for the audit guard only */
-    json_t *decision;                     /* owned: the audit "decision" object */
+    char expiration[TG_ISO8601_LEN];
+    char assumed_role_arn[TG_IAM_MAX_ARN + 128];
+    char assumed_role_id[TG_IAM_MAX_ARN + 128];
+    /* The audit "decision" object (the trace of every step), written as
+     * the steps happen; read it with tg_sts_awrwi_decision. */
+    struct tg_buf decision; /* owned */
+    struct tg_json_w dw;
 };
 
 /*
@@ -66,11 +76,19 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
  * (spec 3), checks DurationSeconds against the role, mints the credentials
  * and writes the inside of <AssumeRoleWithWebIdentityResult> to xml.
  * Errors: InvalidIdentityToken, ExpiredTokenException, AccessDenied,
- * ValidationError. st->decision records every step for the audit log.
+ * ValidationError. The decision object records every step for the audit
+ * log.
  */
 int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                         const struct tg_jose_keyset *ks, struct tg_xml *xml,
                         struct tg_error *err) TG_MUST_USE;
+/* Adds key: value (a string) to the decision object: the shell's own steps
+ * between the phases (the key fetch). Each key at most once. */
+void tg_sts_awrwi_note(struct tg_sts_awrwi *st, const char *key, const char *value);
+/* Closes the decision object and returns its JSON text (borrowed from st),
+ * or an empty cursor if it could not be written. Call once, after the last
+ * phase. */
+struct tg_cur tg_sts_awrwi_decision(struct tg_sts_awrwi *st);
 void tg_sts_awrwi_free(struct tg_sts_awrwi *st);
 
 /* GetCallerIdentity for an assumed-role session (spec 5.3): UserId

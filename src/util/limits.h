@@ -91,6 +91,10 @@
 #define TG_OIDC_MAX_ISSUERS 1000       /* issuers in the key cache */
 #define TG_TOKEN_SKEW 300              /* exp/nbf/iat clock skew, seconds (spec 2) */
 
+/* ---- audit ---- */
+#define TG_AUDIT_MAX_LINE 4194304    /* an IAM event echoing a 131,072-char policy stays far below */
+#define TG_AUDIT_DECISION_MAX 1048576 /* a trust policy's trace with every claim value it compared */
+
 /* ---- sessions (spec 1.2, 6) ---- */
 #define TG_SESSION_MIN_DURATION 900
 #define TG_SESSION_MAX_DURATION 43200

@@ -4,7 +4,8 @@
  * same files against jansson as the reference (json_oracle.h), and the
  * edges of our own rules: duplicates at every level, "\u0000", surrogates,
  * integer range, depth and member limits, string elements of arrays, raw
- * spans, and the depth pre-scan.
+ * spans, and the depth pre-scan; and the writer, byte for byte against
+ * jansson's compact dump, with its failure rules.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -399,13 +400,147 @@ static void test_depth_prescan(void **state)
     assert_true(tg_json_depth_ok(NULL, 0, 0));
 }
 
+/* ---- writing ---- */
+
+static void test_writer_matches_jansson(void **state)
+{
+    (void)state;
+    struct tg_buf b;
+    tg_buf_init(&b, 1 << 20);
+    struct tg_json_w w;
+    tg_json_w_init(&w, &b);
+    static const char ctl[] = "\"\\/\b\f\n\r\t\x01\x1f\x7f \xc3\xa9\xe2\x80\xa8\xf0\x9f\x94\x91";
+    tg_json_w_object(&w);
+    tg_json_w_key(&w, "s");
+    tg_json_w_stringn(&w, ctl, sizeof(ctl) - 1);
+    tg_json_w_key(&w, "nul");
+    tg_json_w_stringn(&w, "a\0b", 3);
+    tg_json_w_key(&w, "k\"ey");
+    tg_json_w_int(&w, INT64_MIN);
+    tg_json_w_key(&w, "max");
+    tg_json_w_int(&w, INT64_MAX);
+    tg_json_w_key(&w, "t");
+    tg_json_w_bool(&w, true);
+    tg_json_w_key(&w, "f");
+    tg_json_w_bool(&w, false);
+    tg_json_w_key(&w, "n");
+    tg_json_w_string(&w, NULL);
+    tg_json_w_key(&w, "a");
+    tg_json_w_array(&w);
+    tg_json_w_array_end(&w);
+    tg_json_w_key(&w, "o");
+    tg_json_w_object(&w);
+    tg_json_w_object_end(&w);
+    tg_json_w_key(&w, "raw");
+    tg_json_w_raw(&w, CUR("[1,{\"x\":null}]"));
+    tg_json_w_key(&w, "deep");
+    tg_json_w_array(&w);
+    tg_json_w_int(&w, 1);
+    tg_json_w_array(&w);
+    tg_json_w_string(&w, "x");
+    tg_json_w_object(&w);
+    tg_json_w_key(&w, "k");
+    tg_json_w_array(&w);
+    tg_json_w_array_end(&w);
+    tg_json_w_object_end(&w);
+    tg_json_w_array_end(&w);
+    tg_json_w_array_end(&w);
+    /* jansson values, reals above all: its number forms are ours too. */
+    json_t *j = json_pack("{s:f, s:f, s:f, s:f, s:f, s:[s, i, b, n]}", "r", 0.1, "w", 3.0, "big",
+                          1e300, "neg", -2.5e-7, "tiny", 5e-324, "arr", "s", 7, 1);
+    assert_non_null(j);
+    tg_json_w_key(&w, "jansson");
+    tg_json_w_jansson(&w, j);
+    tg_json_w_object_end(&w);
+    assert_int_equal(tg_json_w_finish(&w), 0);
+    assert_int_equal(tg_buf_nul(&b), 0);
+
+    /* The same value built by jansson, dumped by jansson. */
+    json_t *want = json_object();
+    json_object_set_new(want, "s", json_stringn(ctl, sizeof(ctl) - 1));
+    json_object_set_new(want, "nul", json_stringn("a\0b", 3));
+    json_object_set_new(want, "k\"ey", json_integer(INT64_MIN));
+    json_object_set_new(want, "max", json_integer(INT64_MAX));
+    json_object_set_new(want, "t", json_true());
+    json_object_set_new(want, "f", json_false());
+    json_object_set_new(want, "n", json_null());
+    json_object_set_new(want, "a", json_array());
+    json_object_set_new(want, "o", json_object());
+    json_object_set_new(want, "raw", json_pack("[i, {s:n}]", 1, "x"));
+    json_object_set_new(want, "deep", json_pack("[i, [s, {s:[]}]]", 1, "x", "k"));
+    json_object_set_new(want, "jansson", j);
+    char *text = json_dumps(want, JSON_COMPACT);
+    assert_string_equal((const char *)b.ptr, text);
+    free(text);
+    json_decref(want);
+    tg_buf_free(&b);
+}
+
+static void test_writer_errors(void **state)
+{
+    (void)state;
+    struct tg_buf b;
+    struct tg_json_w w;
+    tg_buf_init(&b, 1 << 16);
+
+    /* Bytes that are not UTF-8 become U+FFFD, one each. */
+    tg_json_w_init(&w, &b);
+    tg_json_w_stringn(&w, "a\xff\xc3(\xe2\x82\xed\xa0\x80z", 10);
+    assert_int_equal(tg_json_w_finish(&w), 0);
+    assert_int_equal(tg_buf_nul(&b), 0);
+    assert_string_equal((const char *)b.ptr, "\"a\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd"
+                                             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz\"");
+
+    /* Misuse: a key outside an object, a value missing after a key, an
+     * unclosed or overclosed value, too deep. */
+    tg_buf_reset(&b);
+    tg_json_w_init(&w, &b);
+    tg_json_w_key(&w, "k");
+    assert_int_equal(tg_json_w_finish(&w), -1);
+    tg_json_w_init(&w, &b);
+    tg_json_w_object(&w);
+    tg_json_w_key(&w, "k");
+    tg_json_w_object_end(&w);
+    assert_int_equal(tg_json_w_finish(&w), -1);
+    tg_json_w_init(&w, &b);
+    tg_json_w_array(&w);
+    assert_int_equal(tg_json_w_finish(&w), -1);
+    tg_json_w_init(&w, &b);
+    tg_json_w_array_end(&w);
+    assert_int_equal(tg_json_w_finish(&w), -1);
+    tg_json_w_init(&w, &b);
+    for (int i = 0; i <= TG_JSON_W_MAX_DEPTH; i++) {
+        tg_json_w_array(&w);
+    }
+    assert_int_equal(tg_json_w_finish(&w), -1);
+
+    /* The buffer's maximum: the failure sticks, nothing after it is written. */
+    struct tg_buf small;
+    tg_buf_init(&small, 8);
+    tg_json_w_init(&w, &small);
+    tg_json_w_array(&w);
+    tg_json_w_string(&w, "0123456789");
+    tg_json_w_int(&w, 1);
+    tg_json_w_array_end(&w);
+    assert_int_equal(tg_json_w_finish(&w), -1);
+    assert_int_equal(small.len, 1);
+    tg_buf_free(&small);
+    tg_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_suite),         cmocka_unit_test(test_members),
-        cmocka_unit_test(test_refusals),      cmocka_unit_test(test_unicode),
-        cmocka_unit_test(test_numbers),       cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_owns_its_text), cmocka_unit_test(test_depth_prescan),
+        cmocka_unit_test(test_suite),
+        cmocka_unit_test(test_members),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_unicode),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_owns_its_text),
+        cmocka_unit_test(test_depth_prescan),
+        cmocka_unit_test(test_writer_matches_jansson),
+        cmocka_unit_test(test_writer_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

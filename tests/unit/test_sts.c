@@ -186,7 +186,14 @@ static enum tg_code awrwi(struct sts_fx *f, const char *role_arn, const char *se
         rc = tg_sts_awrwi_finish(&ctx, &st, f->ks, &x, &f->err);
     }
     json_decref(f->decision);
-    f->decision = st.decision ? json_incref(st.decision) : NULL;
+    /* The decision object must be JSON: what the audit log will hold. */
+    struct tg_cur d = tg_sts_awrwi_decision(&st);
+    json_error_t jerr;
+    f->decision = json_loadb((const char *)d.ptr, d.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (f->decision == NULL || !json_is_object(f->decision)) {
+        fail_msg("decision is not a JSON object: %s: %.*s", jerr.text, (int)d.len,
+                 (const char *)d.ptr);
+    }
     tg_sts_awrwi_free(&st);
     tg_form_free(&in);
     tg_buf_free(&form);
