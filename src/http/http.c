@@ -267,7 +267,7 @@ int tg_http_start(struct tg_server *srv, const char *addr, uint16_t port, unsign
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)TG_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)TG_HTTP_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(TG_HTTP_MAX_URI + TG_HTTP_MAX_HEADERS * 256 + 65536), MHD_OPTION_END);
+        (size_t)TG_HTTP_CONNECTION_MEMORY, MHD_OPTION_END);
     if (h->daemon == NULL) {
         free(h);
         return tg_error_set(err, TG_E_SERVICE_FAILURE,

@@ -19,6 +19,7 @@
 #define TG_HTTP_MAX_HEADER_VALUE 8192 /* Authorization with many signed headers, session tokens */
 #define TG_HTTP_MAX_CONNECTIONS 1024  /* per node; beyond that libmicrohttpd refuses */
 #define TG_HTTP_CONNECTION_TIMEOUT 30 /* seconds a slow client may hold a connection */
+#define TG_HTTP_CONNECTION_MEMORY 32768 /* libmicrohttpd's per-connection pool: the request line and headers live there (the body does not); it zeroes all of it for every request */
 #define TG_HTTP_MAX_RESPONSE 8388608  /* ListRoles of 1000 roles with 10 KiB policies */
 
 /* ---- Query protocol form ---- */

@@ -103,6 +103,49 @@ def test_body_too_large(server):
     assert server.signed_request({"Action": "ListRoles"}).status == 200
 
 
+def raw_exchange(server, head):
+    """Sends head (request line and headers, no body) on a new connection;
+    returns (status line, the rest of the response)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(head.encode())
+        resp = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            resp += chunk
+    status, _, rest = resp.partition(b"\r\n")
+    return status, rest
+
+
+@pytest.mark.parametrize("target_len", [8000, 16384])
+def test_long_request_target_reaches_the_server(server, target_len):
+    """A request target up to TG_HTTP_MAX_URI (16 KiB: a presigned GET with a
+    policy and a session token) with large headers besides still fits the
+    connection's memory (TG_HTTP_CONNECTION_MEMORY) and gets an AWS answer."""
+    prefix = "/?Action=ListRoles&Version=2010-05-08&X-Pad="
+    target = prefix + "a" * (target_len - len(prefix))
+    assert len(target) == target_len
+    head = (
+        f"GET {target} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\n"
+        f"X-Amz-Security-Token: {'t' * 8000}\r\n"
+        f"User-Agent: {'u' * 2000}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    status, rest = raw_exchange(server, head)
+    assert status.startswith(b"HTTP/1.1 403"), (status, rest[:300])
+    assert b"<Code>MissingAuthenticationToken</Code>" in rest
+
+
+def test_request_target_too_long(server):
+    target = "/?Action=ListRoles&X-Pad=" + "a" * 16384
+    status, _ = raw_exchange(server, f"GET {target} HTTP/1.1\r\nHost: x\r\n"
+                                     "Connection: close\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 414"), status
+    assert server.signed_request({"Action": "ListRoles"}).status == 200
+
+
 @pytest.mark.parametrize("skew", [-20 * 60, 20 * 60])
 def test_skewed_clock_is_refused(server, skew):
     """Spec 9: +-15 minutes; AWS answers SignatureDoesNotMatch "Signature
