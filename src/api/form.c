@@ -54,6 +54,20 @@ static int form_decode(const uint8_t *s, size_t len, uint8_t *dst, size_t *dlen,
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
+        /* Most bytes stand for themselves (a token is all base64url): copy
+         * such a run at once. */
+        size_t run = i;
+        while (run < len && s[run] != '%' && s[run] != '+' && s[run] != 0) {
+            run++;
+        }
+        if (run > i) {
+            memcpy(dst + o, s + i, run - i);
+            o += run - i;
+            i = run;
+            if (i == len) {
+                break;
+            }
+        }
         uint8_t c = s[i];
         if (c == '%') {
             int hi = len - i >= 3 ? hex_digit(s[i + 1]) : -1;
@@ -113,15 +127,11 @@ int tg_form_parse(struct tg_form *f, const uint8_t *p, size_t n, struct tg_error
     size_t used = 0;
     size_t start = 0;
     while (start <= n) {
-        size_t end = start;
-        while (end < n && p[end] != '&') {
-            end++;
-        }
+        const uint8_t *amp = start < n ? memchr(p + start, '&', n - start) : NULL;
+        size_t end = amp != NULL ? (size_t)(amp - p) : n;
         if (end > start) {
-            size_t eq = start;
-            while (eq < end && p[eq] != '=') {
-                eq++;
-            }
+            const uint8_t *eqp = memchr(p + start, '=', end - start);
+            size_t eq = eqp != NULL ? (size_t)(eqp - p) : end;
             size_t name_len = 0, value_len = 0;
             uint8_t *name = chunk + used;
             TG_GUARD_GOTO(form_decode(p + start, eq - start, name, &name_len, err), out);

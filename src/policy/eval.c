@@ -1066,59 +1066,63 @@ static enum match resource_match(struct ectx *e, const struct statement *st, str
 
 /* ---- trace ------------------------------------------------------------------------ */
 
-static json_t *trace_values(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a != NULL && i < n && i < TRACE_MAX_VALUES; i++) {
-        json_array_append_new(a, v[i] != NULL ? json_string(v[i]) : json_null());
-    }
-    return a;
-}
-
-static json_t *trace_condition(const struct condition *cd, const struct tg_policy_ctx_entry *entry,
-                               enum match m, const char *why)
+static void trace_condition(struct tg_json_w *w, const struct condition *cd,
+                            const struct tg_policy_ctx_entry *entry, enum match m, const char *why)
 {
     char name[96];
     static const char *const quals[] = {"", "ForAnyValue:", "ForAllValues:"};
     (void)snprintf(name, sizeof(name), "%s%s%s", quals[cd->qual], tg_policy_op_names[cd->op],
                    cd->if_exists ? "IfExists" : "");
-    json_t *o = json_object();
-    if (o == NULL) {
-        return NULL;
+    tg_json_w_object(w);
+    tg_json_w_key(w, "operator");
+    tg_json_w_string(w, name);
+    tg_json_w_key(w, "key");
+    tg_json_w_stringn(w, cd->key.s, cd->key.len);
+    tg_json_w_key(w, "request_values");
+    if (entry != NULL) {
+        tg_json_w_array(w);
+        for (size_t i = 0; i < entry->n_values && i < TRACE_MAX_VALUES; i++) {
+            tg_json_w_string(w, entry->values[i]);
+        }
+        tg_json_w_array_end(w);
+        if (entry->n_values > TRACE_MAX_VALUES) {
+            tg_json_w_key(w, "request_values_total");
+            tg_json_w_int(w, (int64_t)entry->n_values);
+        }
+    } else {
+        tg_json_w_null(w);
     }
-    json_object_set_new(o, "operator", json_string(name));
-    json_object_set_new(o, "key", json_stringn(cd->key.s, cd->key.len));
-    json_object_set_new(o, "request_values",
-                        entry != NULL ? trace_values(entry->values, entry->n_values) : json_null());
-    if (entry != NULL && entry->n_values > TRACE_MAX_VALUES) {
-        json_object_set_new(o, "request_values_total", json_integer((json_int_t)entry->n_values));
+    tg_json_w_key(w, "policy_values");
+    tg_json_w_array(w);
+    for (size_t i = 0; i < cd->n_values && i < TRACE_MAX_VALUES; i++) {
+        tg_json_w_stringn(w, cd->values[i].text.s, cd->values[i].text.len);
     }
-    json_t *pv = json_array();
-    for (size_t i = 0; pv != NULL && i < cd->n_values && i < TRACE_MAX_VALUES; i++) {
-        json_array_append_new(pv, json_stringn(cd->values[i].text.s, cd->values[i].text.len));
-    }
-    json_object_set_new(o, "policy_values", pv);
+    tg_json_w_array_end(w);
     if (cd->n_values > TRACE_MAX_VALUES) {
-        json_object_set_new(o, "policy_values_total", json_integer((json_int_t)cd->n_values));
+        tg_json_w_key(w, "policy_values_total");
+        tg_json_w_int(w, (int64_t)cd->n_values);
     }
-    json_object_set_new(o, "result", json_boolean(m == MATCH_YES));
+    tg_json_w_key(w, "result");
+    tg_json_w_bool(w, m == MATCH_YES);
     if (m == MATCH_UNSUPPORTED && why != NULL) {
-        json_object_set_new(o, "unsupported", json_string(why));
+        tg_json_w_key(w, "unsupported");
+        tg_json_w_string(w, why);
     }
-    return o;
+    tg_json_w_object_end(w);
 }
 
 /* ---- statements ---------------------------------------------------------------------- */
 
 /*
  * Does st apply to the request? MATCH_UNSUPPORTED when it cannot be
- * decided. With a trace (conds != NULL) every condition is evaluated and
- * recorded; without, evaluation stops at the first false one. Both give
+ * decided. With a trace (conds != NULL, inside the statement's "conditions"
+ * array) every condition is evaluated and recorded; without, evaluation
+ * stops at the first false one. Both give
  * the same result: a false condition makes the statement not apply
  * whatever the others say, else any undecidable one fails closed.
  */
 static enum match statement_eval(struct ectx *e, const struct statement *st, const char **reason,
-                                 json_t *conds)
+                                 struct tg_json_w *conds)
 {
     const struct tg_policy_request *req = e->req;
     *reason = NULL;
@@ -1164,10 +1168,7 @@ static enum match statement_eval(struct ectx *e, const struct statement *st, con
         const char *why = e->unsupported;
         e->unsupported = before != NULL ? before : why;
         if (conds != NULL) {
-            json_t *o = trace_condition(cd, entry, m, why);
-            if (o != NULL) {
-                json_array_append_new(conds, o);
-            }
+            trace_condition(conds, cd, entry, m, why);
         }
         failed = failed || m == MATCH_NO;
         unsup = unsup || m == MATCH_UNSUPPORTED;
@@ -1197,54 +1198,64 @@ const char *tg_policy_decision_name(enum tg_policy_decision d)
 }
 
 enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
-                                           const struct tg_policy_request *req, json_t *trace)
+                                           const struct tg_policy_request *req,
+                                           struct tg_json_w *trace)
 {
     if (p == NULL || req == NULL) {
+        if (trace != NULL) {
+            tg_json_w_array(trace);
+            tg_json_w_array_end(trace);
+        }
         return TG_POLICY_DENY_IMPLICIT;
-    }
-    if (!json_is_array(trace)) {
-        trace = NULL;
     }
     struct ectx e = {req, NULL};
     bool allow = false;
     bool deny = false;
+    if (trace != NULL) {
+        tg_json_w_array(trace);
+    }
     for (size_t i = 0; i < p->n_statements; i++) {
         const struct statement *st = &p->statements[i];
-        json_t *obj = NULL;
-        json_t *conds = NULL;
-        if (trace != NULL) {
-            obj = json_object();
-            conds = json_array();
-            if (obj == NULL || conds == NULL) {
-                /* Out of memory: evaluate without the trace rather than
-                 * differently. */
-                json_decref(obj);
-                json_decref(conds);
-                obj = NULL;
-                conds = NULL;
-            }
-        }
         const char *reason = NULL;
-        enum match m = statement_eval(&e, st, &reason, conds);
+        enum match m = statement_eval(&e, st, &reason, NULL);
         if (m == MATCH_UNSUPPORTED) {
             deny = true; /* fail closed */
         } else if (m == MATCH_YES) {
             allow = allow || st->allow;
             deny = deny || !st->allow;
         }
-        if (obj != NULL) {
-            json_object_set_new(obj, "statement", json_integer((json_int_t)st->index));
-            json_object_set_new(obj, "sid",
-                                st->has_sid ? json_stringn(st->sid.s, st->sid.len) : json_null());
-            json_object_set_new(obj, "effect", json_string(st->allow ? "Allow" : "Deny"));
-            json_object_set_new(obj, "matched", json_boolean(m == MATCH_YES));
-            json_object_set_new(obj, "reason", reason != NULL ? json_string(reason) : json_null());
-            json_object_set_new(obj, "conditions", conds);
-            json_array_append_new(trace, obj);
+        if (trace != NULL) {
+            /* JSON is written in order and the outcome comes before the
+             * conditions: the statement is evaluated again, this time
+             * recording every condition (same result, statement_eval). */
+            tg_json_w_object(trace);
+            tg_json_w_key(trace, "statement");
+            tg_json_w_int(trace, (int64_t)st->index);
+            tg_json_w_key(trace, "sid");
+            if (st->has_sid) {
+                tg_json_w_stringn(trace, st->sid.s, st->sid.len);
+            } else {
+                tg_json_w_null(trace);
+            }
+            tg_json_w_key(trace, "effect");
+            tg_json_w_string(trace, st->allow ? "Allow" : "Deny");
+            tg_json_w_key(trace, "matched");
+            tg_json_w_bool(trace, m == MATCH_YES);
+            tg_json_w_key(trace, "reason");
+            tg_json_w_string(trace, reason);
+            tg_json_w_key(trace, "conditions");
+            tg_json_w_array(trace);
+            const char *again = NULL;
+            (void)statement_eval(&e, st, &again, trace);
+            tg_json_w_array_end(trace);
+            tg_json_w_object_end(trace);
         }
         if (deny && trace == NULL) {
             break; /* nothing can undo an explicit deny */
         }
+    }
+    if (trace != NULL) {
+        tg_json_w_array_end(trace);
     }
     if (deny) {
         return TG_POLICY_DENY_EXPLICIT;

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "json/json.h"
 #include "util/util.h"
 
 enum tg_policy_kind {
@@ -80,17 +81,19 @@ const char *
 tg_policy_decision_name(enum tg_policy_decision d); /* "allowed", "explicitDeny", "implicitDeny" */
 
 /*
- * Evaluates p for req: explicit Deny over Allow over implicit deny. If
- * trace is a JSON array, appends one object per statement: {"statement": i,
- * "sid": ..., "effect": ..., "matched": bool, "reason": "principal" |
- * "action" | "resource" | "condition" | null, "conditions": [{"operator":
- * ..., "key": ..., "request_values": [...], "policy_values": [...],
- * "result": bool}]}. The trace never holds more than the request's values
- * (the caller keeps secrets out of the context). An operator the evaluator
- * does not implement yet fails closed: the decision is
- * TG_POLICY_DENY_EXPLICIT and the trace says "unsupported".
+ * Evaluates p for req: explicit Deny over Allow over implicit deny. With a
+ * trace writer, also writes one JSON value with it: an array of one object
+ * per statement, {"statement": i, "sid": ..., "effect": ..., "matched":
+ * bool, "reason": "principal" | "action" | "resource" | "condition" | null,
+ * "conditions": [{"operator": ..., "key": ..., "request_values": [...],
+ * "policy_values": [...], "result": bool}]}. Without one it allocates
+ * nothing. The trace never holds more than the request's values (the
+ * caller keeps secrets out of the context). An operator the evaluator does
+ * not implement yet fails closed: the decision is TG_POLICY_DENY_EXPLICIT
+ * and the trace says "unsupported".
  */
 enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
-                                           const struct tg_policy_request *req, json_t *trace);
+                                           const struct tg_policy_request *req,
+                                           struct tg_json_w *trace);
 
 #endif

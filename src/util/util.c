@@ -71,12 +71,11 @@ bool tg_cur_starts_with(struct tg_cur a, const char *prefix)
 
 long tg_cur_find(struct tg_cur a, uint8_t c, size_t from)
 {
-    for (size_t i = from; i < a.len; i++) {
-        if (a.ptr[i] == c) {
-            return (long)i;
-        }
+    if (from >= a.len) {
+        return -1;
     }
-    return -1;
+    const uint8_t *hit = memchr(a.ptr + from, c, a.len - from);
+    return hit != NULL ? (long)(hit - a.ptr) : -1;
 }
 
 int tg_cur_to_i64(struct tg_cur a, int64_t *out)

@@ -68,11 +68,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
                                     ctx,
                                     nc};
     enum tg_policy_decision a = tg_policy_evaluate(p, &req, NULL);
-    json_t *t = json_array();
-    enum tg_policy_decision b = tg_policy_evaluate(p, &req, t);
+    struct tg_buf tb;
+    tg_buf_init(&tb, 1 << 24);
+    struct tg_json_w w;
+    tg_json_w_init(&w, &tb);
+    enum tg_policy_decision b = tg_policy_evaluate(p, &req, &w);
     if (a != b)
         abort();
+    /* The trace is one JSON array. */
+    json_t *t = NULL;
+    if (tg_json_w_finish(&w) == 0) {
+        json_error_t jerr;
+        t = json_loadb((const char *)tb.ptr, tb.len, 0, &jerr);
+    }
+    if (t == NULL || !json_is_array(t))
+        abort();
     json_decref(t);
+    tg_buf_free(&tb);
     tg_policy_free(p);
     free(rest);
     return 0;
