@@ -56,10 +56,8 @@ static int form_decode(const uint8_t *s, size_t len, uint8_t *dst, size_t *dlen,
     for (size_t i = 0; i < len; i++) {
         /* Most bytes stand for themselves (a token is all base64url): copy
          * such a run at once. */
-        size_t run = i;
-        while (run < len && s[run] != '%' && s[run] != '+' && s[run] != 0) {
-            run++;
-        }
+        static const uint8_t specials[] = {'%', '+', 0};
+        size_t run = i + tg_span_without(s + i, len - i, specials, sizeof(specials));
         if (run > i) {
             memcpy(dst + o, s + i, run - i);
             o += run - i;

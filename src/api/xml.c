@@ -58,14 +58,15 @@ static void put_escaped(struct tg_xml *x, struct tg_cur t)
     static const char replacement[] = "\xef\xbf\xbd";
     size_t run = 0; /* start of the pending run of bytes copied as they are */
     size_t i = 0;
+    /* Fast path: most text (tokens, keys, ARNs) is printable ASCII without
+     * markup characters and is copied as it is. */
+    static const uint8_t specials[] = {'&', '<', '>', '"', '\'', 0x7f};
     while (i < t.len) {
-        uint8_t c = t.ptr[i];
-        /* Fast path: most text (tokens, keys, ARNs) is printable ASCII
-         * without markup characters and is copied as it is. */
-        if (c >= 0x20 && c < 0x7f && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'') {
-            i++;
-            continue;
+        i += tg_span_text(t.ptr + i, t.len - i, specials, sizeof(specials));
+        if (i >= t.len) {
+            break;
         }
+        uint8_t c = t.ptr[i];
         const char *rep = NULL;
         size_t adv = 1;
         if (c < 0x80) {

@@ -186,6 +186,15 @@ out:
     return j;
 }
 
+/* CloudTrail's field order; other fields (decision, ...) follow in the order
+ * they were set. */
+static const char *const field_order[] = {
+    "eventVersion",      "userIdentity",     "eventTime",          "eventSource",   "eventName",
+    "awsRegion",         "sourceIPAddress",  "userAgent",          "errorCode",     "errorMessage",
+    "requestParameters", "responseElements", "requestID",          "eventID",       "readOnly",
+    "eventType",         "managementEvent",  "recipientAccountId", "eventCategory",
+};
+
 /* The slot of key, appended if new; NULL if the event is full. */
 static size_t *field_slot(struct tg_audit_event *ev, const char *key, size_t **len)
 {
@@ -198,6 +207,13 @@ static size_t *field_slot(struct tg_audit_event *ev, const char *key, size_t **l
             return NULL;
         }
         ev->fields[i].key = key;
+        ev->fields[i].rank = -1;
+        for (size_t k = 0; k < TG_ARRAY_LEN(field_order); k++) {
+            if (strcmp(key, field_order[k]) == 0) {
+                ev->fields[i].rank = (int)k;
+                break;
+            }
+        }
         ev->n_fields++;
     }
     *len = &ev->fields[i].len;
@@ -324,25 +340,6 @@ void tg_audit_event_free(struct tg_audit_event *ev)
 
 /* ---- writing ---------------------------------------------------------------- */
 
-/* CloudTrail's field order; other fields (decision, ...) follow in the order
- * they were set. */
-static const char *const field_order[] = {
-    "eventVersion",      "userIdentity",     "eventTime",          "eventSource",   "eventName",
-    "awsRegion",         "sourceIPAddress",  "userAgent",          "errorCode",     "errorMessage",
-    "requestParameters", "responseElements", "requestID",          "eventID",       "readOnly",
-    "eventType",         "managementEvent",  "recipientAccountId", "eventCategory",
-};
-
-static bool is_ordered_field(const char *key)
-{
-    for (size_t i = 0; i < TG_ARRAY_LEN(field_order); i++) {
-        if (strcmp(key, field_order[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static struct tg_cur field_value(const struct tg_audit_event *ev, size_t i)
 {
     return tg_cur_make(ev->values.ptr + ev->fields[i].off, ev->fields[i].len);
@@ -355,9 +352,9 @@ static int put_event(struct tg_buf *b, const struct tg_audit_event *ev)
     struct tg_json_w w;
     tg_json_w_init(&w, b);
     tg_json_w_object(&w);
-    for (size_t k = 0; k < TG_ARRAY_LEN(field_order); k++) {
+    for (int k = 0; k < (int)TG_ARRAY_LEN(field_order); k++) {
         for (size_t i = 0; i < ev->n_fields; i++) {
-            if (strcmp(ev->fields[i].key, field_order[k]) == 0) {
+            if (ev->fields[i].rank == k) {
                 tg_json_w_key(&w, ev->fields[i].key);
                 tg_json_w_raw(&w, field_value(ev, i));
                 break;
@@ -365,7 +362,7 @@ static int put_event(struct tg_buf *b, const struct tg_audit_event *ev)
         }
     }
     for (size_t i = 0; i < ev->n_fields; i++) {
-        if (!is_ordered_field(ev->fields[i].key)) {
+        if (ev->fields[i].rank < 0) {
             tg_json_w_key(&w, ev->fields[i].key);
             tg_json_w_raw(&w, field_value(ev, i));
         }

@@ -38,6 +38,7 @@ struct tg_audit_event {
     struct {
         const char *key; /* a literal */
         size_t off, len; /* the value in values */
+        int rank;        /* its place in CloudTrail's order, -1 for ours */
     } fields[TG_AUDIT_MAX_FIELDS];
     size_t n_fields;
     bool begun;

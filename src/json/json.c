@@ -158,14 +158,8 @@ static int read_string(struct reader *r, const char **out, size_t *out_len)
     size_t o = 0;
     for (;;) {
         /* The common case first: a run of printable ASCII. */
-        size_t run = r->i;
-        while (run < r->n) {
-            uint8_t c = r->p[run];
-            if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
-                break;
-            }
-            run++;
-        }
+        static const uint8_t specials[] = {'"', '\\'};
+        size_t run = r->i + tg_span_text(r->p + r->i, r->n - r->i, specials, sizeof(specials));
         size_t k = run - r->i;
         if (k >= room - o) {
             return fail(r, "string does not fit (internal)");
@@ -663,7 +657,17 @@ void tg_json_w_init(struct tg_json_w *w, struct tg_buf *out)
 
 static void w_bytes(struct tg_json_w *w, const void *p, size_t n)
 {
-    if (!w->failed && tg_buf_append(w->out, p, n) < 0) {
+    struct tg_buf *b = w->out;
+    if (w->failed) {
+        return;
+    }
+    /* Most writes are a byte or two into a buffer that has room. */
+    if (b->cap - b->len > n && b->max - b->len >= n) {
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    if (tg_buf_append(b, p, n) < 0) {
         w->failed = true;
     }
 }
@@ -723,12 +727,6 @@ void tg_json_w_array_end(struct tg_json_w *w)
     w_close(w, ']');
 }
 
-/* Bytes that are written as they are: printable ASCII but '"' and '\\'. */
-static bool w_plain(uint8_t c)
-{
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
 /* The quoted string, escaped, into out; the room is reserved first (6
  * bytes per input byte is the worst case: \u00XX, or U+FFFD's 3), so the
  * loop writes without further checks. */
@@ -746,11 +744,9 @@ static void w_quoted(struct tg_json_w *w, const uint8_t *s, size_t n)
     uint8_t *o = b->ptr + b->len;
     *o++ = '"';
     size_t i = 0;
+    static const uint8_t specials[] = {'"', '\\'};
     while (i < n) {
-        size_t run = i;
-        while (run < n && w_plain(s[run])) {
-            run++;
-        }
+        size_t run = i + tg_span_text(s + i, n - i, specials, sizeof(specials));
         memcpy(o, s + i, run - i);
         o += run - i;
         i = run;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/limits.h"
 
@@ -135,6 +136,81 @@ bool tg_cur_eq_nocase_str(struct tg_cur a, const char *s);
 bool tg_cur_starts_with(struct tg_cur a, const char *prefix);
 /* Index of the first byte c at or after from, or -1. */
 long tg_cur_find(struct tg_cur a, uint8_t c, size_t from);
+
+/* ---- scanning runs of plain bytes ------------------------------------------
+ * The escapers and decoders copy long runs of bytes that need nothing done
+ * (a token, a session token, an ARN) and stop only at the few that do. These
+ * find the end of such a run eight bytes at a time (SWAR: a byte-wise
+ * "is zero" and "is below" on a 64-bit word), then byte by byte. Inline:
+ * with the specials known at the call, the loop is a few instructions. */
+#define TG_SWAR_ONES 0x0101010101010101ULL
+#define TG_SWAR_HIGHS 0x8080808080808080ULL
+
+/* Does word x hold the byte c? */
+static inline uint64_t tg_swar_has(uint64_t x, uint8_t c)
+{
+    uint64_t y = x ^ (TG_SWAR_ONES * c);
+    return (y - TG_SWAR_ONES) & ~y & TG_SWAR_HIGHS;
+}
+
+/* The length of the prefix of p[0..n) whose bytes are all in 0x20..0x7f and
+ * none of specials[0..ns). */
+static inline size_t tg_span_text(const uint8_t *p, size_t n, const uint8_t *specials, size_t ns)
+{
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        /* a byte >= 0x80, or below 0x20 */
+        uint64_t hit = (x | ((x - TG_SWAR_ONES * 0x20) & ~x)) & TG_SWAR_HIGHS;
+        for (size_t k = 0; k < ns; k++) {
+            hit |= tg_swar_has(x, specials[k]);
+        }
+        if (hit != 0) {
+            break;
+        }
+        i += 8;
+    }
+    for (; i < n; i++) {
+        uint8_t c = p[i];
+        bool special = c < 0x20 || c >= 0x80;
+        for (size_t k = 0; k < ns && !special; k++) {
+            special = c == specials[k];
+        }
+        if (special) {
+            break;
+        }
+    }
+    return i;
+}
+
+/* The length of the prefix of p[0..n) without any of specials[0..ns). */
+static inline size_t tg_span_without(const uint8_t *p, size_t n, const uint8_t *specials, size_t ns)
+{
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t hit = 0;
+        for (size_t k = 0; k < ns; k++) {
+            hit |= tg_swar_has(x, specials[k]);
+        }
+        if (hit != 0) {
+            break;
+        }
+        i += 8;
+    }
+    for (; i < n; i++) {
+        bool special = false;
+        for (size_t k = 0; k < ns && !special; k++) {
+            special = p[i] == specials[k];
+        }
+        if (special) {
+            break;
+        }
+    }
+    return i;
+}
 /* Parses a decimal integer made only of digits (optional leading '-'),
  * no spaces, no '+', at most 18 digits. */
 int tg_cur_to_i64(struct tg_cur a, int64_t *out) TG_MUST_USE;

@@ -55,6 +55,35 @@ static void test_cur_find(void **state)
     assert_int_equal(tg_cur_find(c, 'x', 0), -1);
 }
 
+/* The SWAR scanners agree with a plain byte loop for every byte value at
+ * every position of a word and across word edges. */
+static void test_span(void **state)
+{
+    (void)state;
+    static const uint8_t specials[] = {'"', '\\', 0x7f};
+    static const uint8_t form[] = {'%', '+', 0};
+    uint8_t buf[21];
+    for (int c = 0; c < 256; c++) {
+        bool text_plain = c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != 0x7f;
+        bool form_plain = c != '%' && c != '+' && c != 0;
+        for (size_t pos = 0; pos < sizeof(buf); pos++) {
+            memset(buf, 'a', sizeof(buf));
+            buf[pos] = (uint8_t)c;
+            for (size_t n = 0; n <= sizeof(buf); n++) {
+                size_t want_text = pos < n && !text_plain ? pos : n;
+                size_t want_form = pos < n && !form_plain ? pos : n;
+                assert_int_equal(tg_span_text(buf, n, specials, sizeof(specials)), want_text);
+                assert_int_equal(tg_span_without(buf, n, form, sizeof(form)), want_form);
+            }
+        }
+    }
+    /* Two specials in one word: the first one counts. */
+    static const uint8_t two[] = "abc\"de\"f";
+    assert_int_equal(tg_span_text(two, sizeof(two) - 1, specials, 1), 3);
+    assert_int_equal(tg_span_text(two, 0, specials, 1), 0);
+    assert_int_equal(tg_span_without(two, sizeof(two) - 1, specials, 0), sizeof(two) - 1);
+}
+
 static void test_cur_to_i64(void **state)
 {
     (void)state;
@@ -717,18 +746,31 @@ static void test_random_pool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cur_compare),    cmocka_unit_test(test_cur_find),
-        cmocka_unit_test(test_cur_to_i64),     cmocka_unit_test(test_cur_strdup),
-        cmocka_unit_test(test_buf_basic),      cmocka_unit_test(test_buf_max),
-        cmocka_unit_test(test_buf_secret),     cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_base64_vectors), cmocka_unit_test(test_base64_alphabets),
-        cmocka_unit_test(test_base64_strict),  cmocka_unit_test(test_base64_max),
-        cmocka_unit_test(test_url_encode),     cmocka_unit_test(test_url_decode),
-        cmocka_unit_test(test_id_base32),      cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_time_format),    cmocka_unit_test(test_time_civil),
-        cmocka_unit_test(test_time_parse),     cmocka_unit_test(test_time_now),
-        cmocka_unit_test(test_random_uuid),    cmocka_unit_test(test_random_pool),
-        cmocka_unit_test(test_secrets),        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_cur_compare),
+        cmocka_unit_test(test_cur_find),
+        cmocka_unit_test(test_span),
+        cmocka_unit_test(test_cur_to_i64),
+        cmocka_unit_test(test_cur_strdup),
+        cmocka_unit_test(test_buf_basic),
+        cmocka_unit_test(test_buf_max),
+        cmocka_unit_test(test_buf_secret),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_base64_vectors),
+        cmocka_unit_test(test_base64_alphabets),
+        cmocka_unit_test(test_base64_strict),
+        cmocka_unit_test(test_base64_max),
+        cmocka_unit_test(test_url_encode),
+        cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_id_base32),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_civil),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_now),
+        cmocka_unit_test(test_random_uuid),
+        cmocka_unit_test(test_random_pool),
+        cmocka_unit_test(test_secrets),
+        cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_error_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
