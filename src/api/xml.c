@@ -210,9 +210,9 @@ void tg_xml_elem_bool(struct tg_xml *x, const char *tag, bool v)
 
 void tg_xml_elem_i64(struct tg_xml *x, const char *tag, int64_t v)
 {
-    char s[24];
-    int n = snprintf(s, sizeof(s), "%lld", (long long)v);
-    tg_xml_elem(x, tag, tg_cur_make(s, (size_t)n));
+    char s[TG_I64_LEN];
+    size_t n = tg_fmt_i64(v, s);
+    tg_xml_elem(x, tag, tg_cur_make(s, n));
 }
 
 void tg_xml_elem_time(struct tg_xml *x, const char *tag, int64_t t)

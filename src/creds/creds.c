@@ -23,11 +23,30 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 /* The base64 alphabet of RFC 4648 §4, which AWS's secret access keys use
  * (spec 6: "40 chars of base64 alphabet"). */
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* AES-256-GCM, fetched from the provider once: EVP_aes_256_gcm() makes
+ * every EncryptInit look the implementation up again (OpenSSL 3's implicit
+ * fetch), which costs more than sealing a session. Set once, then only
+ * read; kept for the life of the process. */
+static EVP_CIPHER *gcm_fetched;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+
+static void gcm_fetch(void)
+{
+    gcm_fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *gcm_cipher(void)
+{
+    (void)pthread_once(&gcm_once, gcm_fetch);
+    return gcm_fetched != NULL ? gcm_fetched : EVP_aes_256_gcm();
+}
 
 /* Feeds the authenticated data: the version byte, then the caller's aad. */
 static int gcm_aad(EVP_CIPHER_CTX *ctx, bool enc, uint8_t version, struct tg_cur aad)
@@ -67,7 +86,7 @@ int tg_creds_seal(const uint8_t key[TG_CREDS_KEY_LEN], tg_random_fn rnd, void *r
     if (ctx == NULL) {
         goto out;
     }
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+    if (EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TG_CREDS_NONCE_LEN, NULL) != 1 ||
         EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1) {
         goto out;
@@ -132,7 +151,7 @@ int tg_creds_open(const uint8_t key[TG_CREDS_KEY_LEN], struct tg_cur aad, struct
     if (ctx == NULL) {
         goto out;
     }
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+    if (EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TG_CREDS_NONCE_LEN, NULL) != 1 ||
         EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1) {
         goto out;

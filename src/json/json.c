@@ -829,10 +829,10 @@ void tg_json_w_string(struct tg_json_w *w, const char *s)
 
 void tg_json_w_int(struct tg_json_w *w, int64_t v)
 {
-    char t[24];
-    int n = snprintf(t, sizeof(t), "%lld", (long long)v);
+    char t[TG_I64_LEN];
+    size_t n = tg_fmt_i64(v, t);
     w_sep(w);
-    w_bytes(w, t, (size_t)n);
+    w_bytes(w, t, n);
 }
 
 void tg_json_w_bool(struct tg_json_w *w, bool v)

@@ -1071,8 +1071,8 @@ static void trace_condition(struct tg_json_w *w, const struct condition *cd,
 {
     char name[96];
     static const char *const quals[] = {"", "ForAnyValue:", "ForAllValues:"};
-    (void)snprintf(name, sizeof(name), "%s%s%s", quals[cd->qual], tg_policy_op_names[cd->op],
-                   cd->if_exists ? "IfExists" : "");
+    (void)tg_concat(name, sizeof(name), quals[cd->qual], tg_policy_op_names[cd->op],
+                    cd->if_exists ? "IfExists" : "", NULL);
     tg_json_w_object(w);
     tg_json_w_key(w, "operator");
     tg_json_w_string(w, name);

@@ -83,7 +83,7 @@ void tg_server_log(const char *fmt, ...)
      * request. The line is formatted here and written with one call; only a
      * line longer than line[] takes the slow path. */
     char line[1024];
-    int head = snprintf(line, sizeof(line), "%s tegata: ", when);
+    int head = (int)tg_concat(line, sizeof(line), when, " tegata: ", NULL);
     va_list ap;
     va_start(ap, fmt);
     va_list ap2;
@@ -989,8 +989,9 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
     tg_json_w_string(&w, "WebIdentityUser");
     if (prov != NULL) {
         char principal[TG_IAM_MAX_URL + 2 * TG_JOSE_MAX_TOKEN + 3];
-        snprintf(principal, sizeof(principal), "%s:%s:%s", st->provider->url,
-                 st->audience ? st->audience : "", st->subject ? st->subject : "");
+        (void)tg_concat(principal, sizeof(principal), st->provider->url, ":",
+                        st->audience ? st->audience : "", ":", st->subject ? st->subject : "",
+                        NULL);
         tg_json_w_key(&w, "principalId");
         tg_json_w_string(&w, principal);
     }
@@ -1128,10 +1129,10 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
         tg_json_w_init(&w, &scratch);
         if (rc == 0 && who.session) {
             char principal[TG_IAM_MAX_ARN + 128], arn[TG_IAM_MAX_ARN + 128];
-            snprintf(principal, sizeof(principal), "%s:%s", who.sess.role_id,
-                     who.sess.session_name);
-            snprintf(arn, sizeof(arn), "arn:aws:sts::%s:assumed-role/%s/%s", who.sess.account_id,
-                     who.sess.role_name, who.sess.session_name);
+            (void)tg_concat(principal, sizeof(principal), who.sess.role_id, ":",
+                            who.sess.session_name, NULL);
+            (void)tg_concat(arn, sizeof(arn), "arn:aws:sts::", who.sess.account_id,
+                            ":assumed-role/", who.sess.role_name, "/", who.sess.session_name, NULL);
             tg_json_w_object(&w);
             tg_json_w_key(&w, "type");
             tg_json_w_string(&w, "AssumedRole");
@@ -1306,12 +1307,16 @@ log:;
     char msg[300], detail[600], act_clean[64];
     log_clean(action, act_clean, sizeof(act_clean));
     if (err.code == TG_OK) {
-        tg_server_log("%s %s %s %d %lldms %s", req->source_ip ? req->source_ip : "-",
-                      is_get    ? "GET"
-                      : is_post ? "POST"
-                                : "?",
-                      act_clean, resp->status, (long long)(tg_time_now_ms() - t0),
-                      resp->request_id);
+        /* The line of every successful request, so no printf for it. */
+        char status[TG_I64_LEN], ms[TG_I64_LEN], line[512];
+        (void)tg_fmt_i64(resp->status, status);
+        (void)tg_fmt_i64(tg_time_now_ms() - t0, ms);
+        (void)tg_concat(line, sizeof(line), req->source_ip ? req->source_ip : "-", " ",
+                        is_get    ? "GET"
+                        : is_post ? "POST"
+                                  : "?",
+                        " ", act_clean, " ", status, " ", ms, "ms ", resp->request_id, NULL);
+        tg_server_log("%s", line);
     } else {
         tg_server_log(
             "%s %s %s %d %s \"%s\"%s%s%s %lldms %s", req->source_ip ? req->source_ip : "-",

@@ -480,11 +480,12 @@ static int build_context(struct claim_ctx *c, const struct tg_sts_awrwi *st, con
             }
             char *t = c->scalar_text[c->n];
             if (v->type == TG_JSON_INTEGER) {
-                snprintf(t, 32, "%lld", (long long)v->integer);
+                (void)tg_fmt_i64(v->integer, t);
             } else if (v->type == TG_JSON_REAL) {
                 snprintf(t, 32, "%.17g", v->real);
             } else {
-                snprintf(t, 32, "%s", v->type == TG_JSON_TRUE ? "true" : "false");
+                memcpy(t, v->type == TG_JSON_TRUE ? "true" : "false",
+                       v->type == TG_JSON_TRUE ? 5 : 6);
             }
             TG_GUARD(ctx_add1(c, prefix, claim, t));
             break;
@@ -509,8 +510,8 @@ static int build_context(struct claim_ctx *c, const struct tg_sts_awrwi *st, con
 static void assumed_role_arn(const struct tg_creds_session *s, char *out, size_t cap)
 {
     /* spec 1.3: the role path is dropped */
-    snprintf(out, cap, "arn:aws:sts::%s:assumed-role/%s/%s", s->account_id, s->role_name,
-             s->session_name);
+    (void)tg_concat(out, cap, "arn:aws:sts::", s->account_id, ":assumed-role/", s->role_name, "/",
+                    s->session_name, NULL);
 }
 
 static int copy_field(char *dst, size_t cap, const char *src)
@@ -623,7 +624,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                    "the role does not exist in this account");
         goto out;
     }
-    snprintf(role_name, sizeof(role_name), "%s", role->name);
+    (void)tg_concat(role_name, sizeof(role_name), role->name, NULL);
     tg_sts_awrwi_note(st, "role", role->arn);
 
     /* Not calloc: the context is about 25 KiB, of which a request uses the
@@ -639,8 +640,9 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     const char *mode = provider_tag(st->provider, TG_STS_TAG_CONDITION_KEYS);
     bool aws_only = mode != NULL && strcmp(mode, "aws") == 0;
     char session_name[TG_SESSION_NAME_MAX + 1];
-    snprintf(session_name, sizeof(session_name), "%.*s", (int)st->session_name.len,
-             (const char *)st->session_name.ptr);
+    /* 2..64 characters of [\w+=,.@-], checked by parse_params */
+    memcpy(session_name, st->session_name.ptr, st->session_name.len);
+    session_name[st->session_name.len] = '\0';
     if (build_context(cc, st, audience, aws_only) < 0 ||
         ctx_add1(cc, NULL, "sts:RoleSessionName", session_name) < 0 ||
         ctx_add1(cc, NULL, "aws:FederatedProvider", st->provider->arn) < 0) {
@@ -696,7 +698,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         tg_error_code(err, TG_E_INTERNAL_FAILURE);
         goto out;
     }
-    snprintf(sess.subject, sizeof(sess.subject), "%s", sub);
+    (void)tg_concat(sess.subject, sizeof(sess.subject), sub, NULL);
     sess.issued = ctx->now;
     sess.expires = ctx->now + st->duration;
     if (tg_creds_session_seal(ctx->ring, ctx->rnd, ctx->rnd_ctx, &sess, &token) < 0) {
@@ -719,7 +721,9 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     tg_xml_elem_str(xml, "Audience", audience);
     tg_xml_open(xml, "AssumedRoleUser");
     tg_xml_elem_str(xml, "Arn", arn);
-    tg_xml_elemf(xml, "AssumedRoleId", "%s:%s", sess.role_id, sess.session_name);
+    (void)tg_concat(st->assumed_role_id, sizeof(st->assumed_role_id), sess.role_id, ":",
+                    sess.session_name, NULL);
+    tg_xml_elem_str(xml, "AssumedRoleId", st->assumed_role_id);
     tg_xml_close(xml);
     tg_xml_open(xml, "Credentials");
     tg_xml_elem(xml, "SessionToken", tg_buf_cur(&token));
@@ -732,8 +736,6 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     /* for the audit event's responseElements */
     tg_time_iso8601(sess.expires, st->expiration);
     memcpy(st->assumed_role_arn, arn, sizeof(st->assumed_role_arn));
-    snprintf(st->assumed_role_id, sizeof(st->assumed_role_id), "%s:%s", sess.role_id,
-             sess.session_name);
     st->minted = true;
     tg_sts_awrwi_note(st, "reason", "allowed");
     rc = 0;

@@ -828,6 +828,48 @@ void tg_random_pool_wipe(struct tg_random_pool *p)
     p->used = sizeof(p->bytes);
 }
 
+size_t tg_fmt_i64(int64_t v, char out[TG_I64_LEN])
+{
+    char tmp[TG_I64_LEN];
+    size_t n = 0;
+    /* In unsigned arithmetic, so INT64_MIN has a magnitude too. */
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    size_t len = 0;
+    if (v < 0) {
+        out[len++] = '-';
+    }
+    while (n > 0) {
+        out[len++] = tmp[--n];
+    }
+    out[len] = '\0';
+    return len;
+}
+
+size_t tg_concat(char *out, size_t cap, ...)
+{
+    va_list ap;
+    va_start(ap, cap);
+    size_t total = 0;
+    const char *s;
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        size_t n = strlen(s);
+        if (cap > 0 && total < cap - 1) {
+            size_t room = cap - 1 - total;
+            memcpy(out + total, s, n < room ? n : room);
+        }
+        total += n;
+    }
+    va_end(ap);
+    if (cap > 0) {
+        out[total < cap - 1 ? total : cap - 1] = '\0';
+    }
+    return total;
+}
+
 void tg_uuid_format(const uint8_t rnd[16], char out[TG_UUID_LEN])
 {
     uint8_t b[16];

@@ -137,6 +137,16 @@ bool tg_cur_starts_with(struct tg_cur a, const char *prefix);
 /* Index of the first byte c at or after from, or -1. */
 long tg_cur_find(struct tg_cur a, uint8_t c, size_t from);
 
+/* ---- formatting without printf (the request path formats a few dozen
+ * numbers and names per request; vsnprintf costs ~1 µs each) ---- */
+#define TG_I64_LEN 21 /* "-9223372036854775808" + NUL */
+/* v in decimal; returns the length (NUL not counted). */
+size_t tg_fmt_i64(int64_t v, char out[TG_I64_LEN]);
+/* The NULL-terminated list of strings, one after another, into out (cap
+ * bytes, always NUL-terminated, cut like snprintf). Returns the length the
+ * whole would have, so a result >= cap means it was cut. */
+size_t tg_concat(char *out, size_t cap, ...) __attribute__((sentinel));
+
 /* ---- scanning runs of plain bytes ------------------------------------------
  * The escapers and decoders copy long runs of bytes that need nothing done
  * (a token, a session token, an ARN) and stop only at the few that do. These

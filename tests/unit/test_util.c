@@ -84,6 +84,36 @@ static void test_span(void **state)
     assert_int_equal(tg_span_without(two, sizeof(two) - 1, specials, 0), sizeof(two) - 1);
 }
 
+static void test_fmt(void **state)
+{
+    (void)state;
+    char b[TG_I64_LEN];
+    static const struct {
+        int64_t v;
+        const char *s;
+    } cases[] = {{0, "0"},
+                 {7, "7"},
+                 {-1, "-1"},
+                 {1767323045, "1767323045"},
+                 {INT64_MAX, "9223372036854775807"},
+                 {INT64_MIN, "-9223372036854775808"}};
+    for (size_t i = 0; i < TG_ARRAY_LEN(cases); i++) {
+        assert_int_equal(tg_fmt_i64(cases[i].v, b), strlen(cases[i].s));
+        assert_string_equal(b, cases[i].s);
+    }
+    char out[8];
+    assert_int_equal(tg_concat(out, sizeof(out), "ab", ":", "cd", NULL), 5);
+    assert_string_equal(out, "ab:cd");
+    /* Cut like snprintf, and the whole length reported. */
+    assert_int_equal(tg_concat(out, sizeof(out), "abcdef", "ghij", NULL), 10);
+    assert_string_equal(out, "abcdefg");
+    assert_int_equal(tg_concat(out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(tg_concat(out, 1, "x", NULL), 1);
+    assert_string_equal(out, "");
+    assert_int_equal(tg_concat(NULL, 0, "xyz", NULL), 3);
+}
+
 static void test_cur_to_i64(void **state)
 {
     (void)state;
@@ -746,31 +776,19 @@ static void test_random_pool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cur_compare),
-        cmocka_unit_test(test_cur_find),
-        cmocka_unit_test(test_span),
-        cmocka_unit_test(test_cur_to_i64),
-        cmocka_unit_test(test_cur_strdup),
-        cmocka_unit_test(test_buf_basic),
-        cmocka_unit_test(test_buf_max),
-        cmocka_unit_test(test_buf_secret),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_base64_vectors),
-        cmocka_unit_test(test_base64_alphabets),
-        cmocka_unit_test(test_base64_strict),
-        cmocka_unit_test(test_base64_max),
-        cmocka_unit_test(test_url_encode),
-        cmocka_unit_test(test_url_decode),
-        cmocka_unit_test(test_id_base32),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_time_format),
-        cmocka_unit_test(test_time_civil),
-        cmocka_unit_test(test_time_parse),
-        cmocka_unit_test(test_time_now),
-        cmocka_unit_test(test_random_uuid),
-        cmocka_unit_test(test_random_pool),
-        cmocka_unit_test(test_secrets),
-        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_cur_compare),    cmocka_unit_test(test_cur_find),
+        cmocka_unit_test(test_span),           cmocka_unit_test(test_fmt),
+        cmocka_unit_test(test_cur_to_i64),     cmocka_unit_test(test_cur_strdup),
+        cmocka_unit_test(test_buf_basic),      cmocka_unit_test(test_buf_max),
+        cmocka_unit_test(test_buf_secret),     cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_base64_vectors), cmocka_unit_test(test_base64_alphabets),
+        cmocka_unit_test(test_base64_strict),  cmocka_unit_test(test_base64_max),
+        cmocka_unit_test(test_url_encode),     cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_id_base32),      cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_time_format),    cmocka_unit_test(test_time_civil),
+        cmocka_unit_test(test_time_parse),     cmocka_unit_test(test_time_now),
+        cmocka_unit_test(test_random_uuid),    cmocka_unit_test(test_random_pool),
+        cmocka_unit_test(test_secrets),        cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_error_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
