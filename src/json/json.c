@@ -737,7 +737,8 @@ static void w_quoted(struct tg_json_w *w, const uint8_t *s, size_t n)
         return;
     }
     struct tg_buf *b = w->out;
-    if (n > (SIZE_MAX - 2) / 6 || tg_buf_reserve(b, n * 6 + 2) < 0) {
+    if (n > (SIZE_MAX - 2) / 6 || ((b->cap - b->len <= n * 6 + 2 || b->max - b->len < n * 6 + 2) &&
+                                   tg_buf_reserve(b, n * 6 + 2) < 0)) {
         w->failed = true;
         return;
     }

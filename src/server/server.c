@@ -979,6 +979,7 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
     tg_audit_event_forbid(&ev, tg_buf_cur(&st->session_token));
     struct tg_buf scratch;
     tg_buf_init(&scratch, TG_AUDIT_MAX_LINE);
+    (void)tg_buf_reserve(&scratch, 1024); /* the largest field but the decision */
     struct tg_json_w w;
     tg_json_w_init(&w, &scratch);
 
@@ -1062,6 +1063,7 @@ static int run_awrwi(struct tg_server *s, const struct tg_request *req, const st
                      struct tg_random_pool *pool, struct tg_response *resp, struct tg_error *err)
 {
     struct tg_xml x;
+    (void)tg_buf_reserve(&resp->body, 2048); /* the response with its session token */
     tg_xml_init(&x, &resp->body);
     tg_api_response_begin(&x, "AssumeRoleWithWebIdentity", TG_NS_STS, true);
     struct tg_snapshot *snap = tg_snapshot_acquire(&s->holder);

@@ -253,6 +253,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
     memset(st, 0, sizeof(*st));
     tg_buf_init_secret(&st->session_token, TG_SIGV4_MAX_SESSION_TOKEN);
     tg_buf_init(&st->decision, TG_AUDIT_DECISION_MAX);
+    (void)tg_buf_reserve(&st->decision, 2048); /* a usual trace, at once */
     tg_json_w_init(&st->dw, &st->decision);
     tg_json_w_object(&st->dw);
     TG_GUARD(parse_params(in, st, err));

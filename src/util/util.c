@@ -189,7 +189,10 @@ int tg_buf_append(struct tg_buf *b, const void *p, size_t n)
     if (n == 0) {
         return 0;
     }
-    TG_GUARD(buf_reserve(b, n));
+    /* The usual case, room already there (and the NUL slot after it). */
+    if (b->cap - b->len <= n || b->max - b->len < n) {
+        TG_GUARD(buf_reserve(b, n));
+    }
     memcpy(b->ptr + b->len, p, n);
     b->len += n;
     return 0;
