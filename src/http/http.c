@@ -252,7 +252,14 @@ int tg_http_start(struct tg_server *srv, const char *addr, uint16_t port, unsign
     }
     h->srv = srv;
     atomic_init(&h->inflight, 0);
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* poll(2), not epoll: libmicrohttpd 0.9.75 (Debian 12) takes at most
+     * 128 events per epoll_wait and, when it got exactly 128, calls
+     * epoll_wait again with the full timeout before serving the ones it
+     * has. With 128 x k requests ready at once (a burst of CI jobs) nothing
+     * is answered until the connection timeout. poll costs O(connections)
+     * per loop, which at TG_HTTP_MAX_CONNECTIONS is small next to a token
+     * verification (test_http_auth.py: test_many_requests_ready_at_once). */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     struct sockaddr_storage ss;
     if (parse_addr(addr, port, &ss, &flags, err) < 0) {
         free(h);

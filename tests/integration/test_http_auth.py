@@ -3,7 +3,11 @@
 signed with botocore's own SigV4Auth and sent with http.client, so that the
 clock and the bytes are under the test's control."""
 
+import os
+import selectors
+import signal
 import socket
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -215,3 +219,57 @@ def test_presigned_get_tampered(server):
     assert "MaxItems=1" in target
     r = server.request(method, target.replace("MaxItems=1", "MaxItems=2"), headers=headers)
     assert_error(r, "SignatureDoesNotMatch", 403)
+
+
+@pytest.mark.parametrize("n", [128, 256])
+def test_many_requests_ready_at_once(make_server, n):
+    """n keep-alive connections whose requests all arrive while the server is
+    stopped (SIGSTOP) are all answered once it runs again. libmicrohttpd
+    0.9.75 (Debian 12) in its epoll mode takes up to 128 events per
+    epoll_wait and, when it got exactly 128, waits again with the full
+    timeout before serving them: with 128 or 256 requests ready at once
+    nothing was answered until the 30 s connection timeout. tegata runs it
+    in poll mode."""
+    srv = make_server("--threads", "1")
+    head = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n".encode()
+    socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(n)]
+    try:
+        def answer_all(deadline_s):
+            sel = selectors.DefaultSelector()
+            got = {}
+            for s in socks:
+                s.setblocking(False)
+                sel.register(s, selectors.EVENT_READ)
+                got[s] = b""
+            deadline = time.monotonic() + deadline_s
+            done = 0
+            while done < n and time.monotonic() < deadline:
+                for key, _ in sel.select(timeout=0.1):
+                    chunk = key.fileobj.recv(4096)
+                    assert chunk, "the server closed a keep-alive connection"
+                    got[key.fileobj] += chunk
+                    if got[key.fileobj].endswith(b"\r\n\r\nok\n"):
+                        sel.unregister(key.fileobj)
+                        done += 1
+            sel.close()
+            for s in socks:
+                s.setblocking(True)
+            assert done == n, f"{n - done} of {n} requests unanswered after {deadline_s} s"
+            assert all(v.startswith(b"HTTP/1.1 200") for v in got.values())
+
+        # Every connection accepted and served once, then idle.
+        for s in socks:
+            s.sendall(head)
+        answer_all(10)
+        for _ in range(2):
+            os.kill(srv.proc.pid, signal.SIGSTOP)
+            try:
+                for s in socks:
+                    s.sendall(head)
+                time.sleep(0.2)
+            finally:
+                os.kill(srv.proc.pid, signal.SIGCONT)
+            answer_all(5)
+    finally:
+        for s in socks:
+            s.close()
