@@ -15,8 +15,12 @@ What it does:
      Python client (much slower: use wrk);
   4. runs `openssl speed -seconds 3 -elapsed rsa2048` on one server CPU and
      takes the 2048-bit verify/s;
-  5. prints requests/s, requests/s per server core, openssl verify/s and
-     their ratio: (requests/s / server cores) / (verify/s on one core).
+  5. runs wrk on GET /healthz the same way (the HTTP and kernel work of a
+     request alone, a baseline from the same run);
+  6. prints requests/s, requests/s per server core, openssl verify/s and
+     their ratio: (requests/s / server cores) / (verify/s on one core), and
+     the time of one request split into the RSA verification, the HTTP
+     baseline and the rest.
 
 The server and the load generator share the machine; by default the upper
 half of the CPUs serve and the lower half load (2 CPUs: one each). Run by
@@ -176,6 +180,8 @@ def main():
     ap.add_argument("--server-cpus", help="e.g. 2,3 (default: upper half of the CPUs)")
     ap.add_argument("--client-cpus", help="e.g. 0,1 (default: the other CPUs)")
     ap.add_argument("--openssl-seconds", type=int, default=3)
+    ap.add_argument("--healthz-seconds", type=int, default=5,
+                    help="seconds of GET /healthz load for the HTTP baseline (0: none)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON too")
     ap.add_argument("--server-wrap", default="",
                     help="a command to run the server under, for profiling "
@@ -230,8 +236,8 @@ def main():
               f"load: CPUs {client_cpus}, {args.connections} connections, {args.duration} s",
               flush=True)
         wrk = shutil.which("wrk")
+        threads = args.wrk_threads or max(1, len(client_cpus))
         if wrk:
-            threads = args.wrk_threads or max(1, len(client_cpus))
             out = subprocess.run(
                 [*taskset(client_cpus), wrk, f"-t{threads}", f"-c{args.connections}",
                  f"-d{args.duration}s", "--latency", "-s", str(REPO / "bench/awrwi.lua"),
@@ -252,6 +258,17 @@ def main():
         if iss.counts != fetches:
             print(f"note: the issuer was fetched during the run: {iss.counts}")
 
+        # The same server and load generator on GET /healthz: the HTTP and
+        # kernel work of a request with nothing else, as a baseline.
+        healthz = None
+        if wrk and args.healthz_seconds > 0:
+            out = subprocess.run(
+                [*taskset(client_cpus), wrk, f"-t{threads}", f"-c{args.connections}",
+                 f"-d{args.healthz_seconds}s", srv.url + "/healthz"],
+                capture_output=True, text=True, timeout=args.healthz_seconds + 60)
+            m = re.search(r"Requests/sec:\s*([\d.]+)", out.stdout)
+            healthz = float(m.group(1)) if m and out.returncode == 0 else None
+
         verify = openssl_verify_per_s(server_cpus[0], args.openssl_seconds)
         per_core = rps / len(server_cpus)
         ratio = per_core / verify
@@ -260,10 +277,20 @@ def main():
               f"({per_core:.0f} per server core, {failures} failed)")
         print(f"openssl speed rsa2048 (one core): {verify:.0f} verify/s")
         print(f"ratio (requests/s per server core / verify/s): {ratio:.2f} (goal: 0.5 or better)")
+        split = None
+        if healthz:
+            h_core = healthz / len(server_cpus)
+            total, rsa, http = 1e6 / per_core, 1e6 / verify, 1e6 / h_core
+            split = {"total_us": total, "rsa_us": rsa, "http_us": http,
+                     "rest_us": total - rsa - http}
+            print(f"GET /healthz (HTTP and kernel only): {healthz:.0f} requests/s")
+            print(f"per request on one core: {total:.1f} us = RSA verify {rsa:.1f} + HTTP "
+                  f"{http:.1f} + the rest {total - rsa - http:.1f}; with the rest at zero the "
+                  f"ratio would be {h_core / (h_core + verify):.2f}")
         if args.json:
             print(json.dumps({"requests_per_s": rps, "server_cores": len(server_cpus),
                               "failures": failures, "openssl_verify_per_s": verify,
-                              "ratio": ratio}))
+                              "ratio": ratio, "healthz_per_s": healthz, "split": split}))
         if failures:
             raise SystemExit(f"{failures} requests failed: see {work}/server.log")
     finally:
