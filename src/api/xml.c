@@ -102,10 +102,8 @@ static void put_escaped(struct tg_xml *x, struct tg_cur t)
                 break;
             }
         } else {
-            /* Length of the UTF-8 sequence starting here, if valid. */
-            size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-            if (n <= t.len - i && tg_utf8_valid(tg_cur_make(t.ptr + i, n)) &&
-                !(n == 3 && c == 0xef && t.ptr[i + 1] == 0xbf && t.ptr[i + 2] >= 0xbe)) {
+            size_t n = tg_utf8_seq(t.ptr + i, t.len - i);
+            if (n > 0 && !(n == 3 && c == 0xef && t.ptr[i + 1] == 0xbf && t.ptr[i + 2] >= 0xbe)) {
                 adv = n;
             } else {
                 rep = replacement;

@@ -166,13 +166,8 @@ json_t *tg_audit_str(struct tg_cur s)
     tg_buf_init(&b, s.len * 3);
     size_t i = 0;
     while (i < s.len) {
-        uint8_t c = s.ptr[i];
-        size_t n = c < 0x80                 ? 1
-                   : c >= 0xc2 && c <= 0xdf ? 2
-                   : c >= 0xe0 && c <= 0xef ? 3
-                   : c >= 0xf0 && c <= 0xf4 ? 4
-                                            : 0;
-        if (n > 0 && n <= s.len - i && tg_utf8_valid(tg_cur_make(s.ptr + i, n))) {
+        size_t n = tg_utf8_seq(s.ptr + i, s.len - i);
+        if (n > 0) {
             TG_GUARD_GOTO(tg_buf_append(&b, s.ptr + i, n), out);
             i += n;
         } else {

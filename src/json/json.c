@@ -67,36 +67,6 @@ static uint8_t peek(const struct reader *r)
     return r->i < r->n ? r->p[r->i] : 0;
 }
 
-/* The length of the well-formed UTF-8 sequence at p (RFC 3629 §4), or 0. */
-static size_t utf8_seq(const uint8_t *p, size_t avail)
-{
-    uint8_t c = p[0];
-    size_t n;
-    uint8_t lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
-        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80; /* no overlong forms */
-        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing past U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t k = 2; k < n; k++) {
-        if ((p[k] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 static int hex4(struct reader *r, uint32_t *out)
 {
     if (r->n - r->i < 4) {
@@ -178,7 +148,7 @@ static int read_string(struct reader *r, const char **out, size_t *out_len)
             return fail(r, "control character in a string");
         }
         if (c >= 0x80) {
-            size_t len = utf8_seq(r->p + r->i, r->n - r->i);
+            size_t len = tg_utf8_seq(r->p + r->i, r->n - r->i);
             if (len == 0) {
                 return fail(r, "invalid UTF-8");
             }
@@ -756,7 +726,7 @@ static void w_quoted(struct tg_json_w *w, const uint8_t *s, size_t n)
         }
         uint8_t c = s[i];
         if (c >= 0x80) {
-            size_t len = utf8_seq(s + i, n - i);
+            size_t len = tg_utf8_seq(s + i, n - i);
             if (len == 0) {
                 memcpy(o, "\xef\xbf\xbd", 3);
                 o += 3;

@@ -553,46 +553,48 @@ void tg_id_base32(const char *prefix, const uint8_t *rnd, size_t n, char *out)
 
 /* RFC 3629 §4 syntax: refuses overlong forms, surrogates and code points
  * above U+10FFFF. */
+size_t tg_utf8_seq(const uint8_t *p, size_t avail)
+{
+    if (avail == 0) {
+        return 0;
+    }
+    uint8_t c = p[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    size_t n;
+    uint8_t lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80; /* no overlong forms */
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t k = 2; k < n; k++) {
+        if ((p[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
 bool tg_utf8_valid(struct tg_cur s)
 {
     size_t i = 0;
     while (i < s.len) {
-        uint8_t c = s.ptr[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            if (c == 0xe0) {
-                lo = 0xa0;
-            } else if (c == 0xed) {
-                hi = 0x9f;
-            }
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            if (c == 0xf0) {
-                lo = 0x90;
-            } else if (c == 0xf4) {
-                hi = 0x8f;
-            }
-        } else {
+        size_t n = tg_utf8_seq(s.ptr + i, s.len - i);
+        if (n == 0) {
             return false;
-        }
-        if (s.len - i < n) {
-            return false;
-        }
-        if (s.ptr[i + 1] < lo || s.ptr[i + 1] > hi) {
-            return false;
-        }
-        for (size_t k = 2; k < n; k++) {
-            if ((s.ptr[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
         }
         i += n;
     }

@@ -163,16 +163,17 @@ static inline uint64_t tg_swar_has(uint64_t x, uint8_t c)
     return (y - TG_SWAR_ONES) & ~y & TG_SWAR_HIGHS;
 }
 
-/* The length of the prefix of p[0..n) whose bytes are all in 0x20..0x7f and
- * none of specials[0..ns). */
-static inline size_t tg_span_text(const uint8_t *p, size_t n, const uint8_t *specials, size_t ns)
+/* The length of the prefix of p[0..n) without any of specials[0..ns) and,
+ * if text, only bytes in 0x20..0x7f. */
+static inline size_t tg_span(const uint8_t *p, size_t n, const uint8_t *specials, size_t ns,
+                             bool text)
 {
     size_t i = 0;
     while (n - i >= 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
         /* a byte >= 0x80, or below 0x20 */
-        uint64_t hit = (x | ((x - TG_SWAR_ONES * 0x20) & ~x)) & TG_SWAR_HIGHS;
+        uint64_t hit = text ? (x | ((x - TG_SWAR_ONES * 0x20) & ~x)) & TG_SWAR_HIGHS : 0;
         for (size_t k = 0; k < ns; k++) {
             hit |= tg_swar_has(x, specials[k]);
         }
@@ -183,7 +184,7 @@ static inline size_t tg_span_text(const uint8_t *p, size_t n, const uint8_t *spe
     }
     for (; i < n; i++) {
         uint8_t c = p[i];
-        bool special = c < 0x20 || c >= 0x80;
+        bool special = text && (c < 0x20 || c >= 0x80);
         for (size_t k = 0; k < ns && !special; k++) {
             special = c == specials[k];
         }
@@ -194,32 +195,14 @@ static inline size_t tg_span_text(const uint8_t *p, size_t n, const uint8_t *spe
     return i;
 }
 
-/* The length of the prefix of p[0..n) without any of specials[0..ns). */
+static inline size_t tg_span_text(const uint8_t *p, size_t n, const uint8_t *specials, size_t ns)
+{
+    return tg_span(p, n, specials, ns, true);
+}
+
 static inline size_t tg_span_without(const uint8_t *p, size_t n, const uint8_t *specials, size_t ns)
 {
-    size_t i = 0;
-    while (n - i >= 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        uint64_t hit = 0;
-        for (size_t k = 0; k < ns; k++) {
-            hit |= tg_swar_has(x, specials[k]);
-        }
-        if (hit != 0) {
-            break;
-        }
-        i += 8;
-    }
-    for (; i < n; i++) {
-        bool special = false;
-        for (size_t k = 0; k < ns && !special; k++) {
-            special = p[i] == specials[k];
-        }
-        if (special) {
-            break;
-        }
-    }
-    return i;
+    return tg_span(p, n, specials, ns, false);
 }
 /* Parses a decimal integer made only of digits (optional leading '-'),
  * no spaces, no '+', at most 18 digits. */
@@ -282,6 +265,9 @@ void tg_id_base32(const char *prefix, const uint8_t *rnd, size_t n, char *out);
 
 /* ---- text checks -------------------------------------------------------- */
 /* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+/* The length of the well-formed UTF-8 sequence (RFC 3629 §4) that starts
+ * at p (1 for ASCII), or 0 if none does. */
+size_t tg_utf8_seq(const uint8_t *p, size_t avail);
 bool tg_utf8_valid(struct tg_cur s);
 /* Number of Unicode code points of valid UTF-8 (AWS lengths count these). */
 size_t tg_utf8_len(struct tg_cur s);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "file_fixture.h"
 
 #define CUR(s) tg_cur_make((s), sizeof(s) - 1)
 
@@ -61,24 +62,6 @@ static int teardown(void **state)
     rmdir(fx->dir);
     free(fx);
     return 0;
-}
-
-/* Reads the whole file; NUL-terminated, free with free. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 /* Splits the file into lines, each of which must be a JSON object; the file

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "jose/jose.h"
+#include "file_fixture.h"
 
 #ifndef TG_SHARED_DIR
 #define TG_SHARED_DIR "/work/shared"
@@ -33,36 +34,6 @@
 #define JOSE_DIR TG_SHARED_DIR "/vectors/jose/"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* The whole file, NUL-terminated (not counted in *len). */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fail_msg("cannot open %s", path);
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) {
-            break;
-        }
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len != NULL) {
-        *len = n;
-    }
-    return buf;
-}
 
 static json_t *load_json(const char *path)
 {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "json_oracle.h"
+#include "file_fixture.h"
 
 #ifndef TG_SHARED_DIR
 #define TG_SHARED_DIR "/work/shared"
@@ -43,24 +44,6 @@ static void expect_refused(const char *text, const char *reason)
     if (strstr(why, reason) == NULL) {
         fail_msg("%s: reason \"%s\" lacks \"%s\"", text, why, reason);
     }
-}
-
-/* ---- JSONTestSuite ---- */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 /* {"v": TEXT} */

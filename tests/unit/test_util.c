@@ -483,6 +483,17 @@ static void test_id_base32(void **state)
 static void test_utf8(void **state)
 {
     (void)state;
+    /* One sequence at a time: its length, or 0 where none starts. */
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"a", 1), 1);
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xc3\xa9", 2), 2);
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xe2\x82\xac", 3), 3);
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xf4\x8f\xbf\xbf", 4), 4);
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xe2\x82\xac", 2), 0); /* cut */
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xc0\xaf", 2), 0);     /* overlong */
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xed\xa0\x80", 3), 0); /* surrogate */
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\xf4\x90\x80\x80", 4), 0);
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"\x80", 1), 0);
+    assert_int_equal(tg_utf8_seq((const uint8_t *)"x", 0), 0);
     assert_true(tg_utf8_valid(CUR("")));
     assert_true(tg_utf8_valid(CUR("plain ascii")));
     assert_true(tg_utf8_valid(CUR("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")));
