@@ -193,8 +193,10 @@ static const char *const field_order[] = {
 /* The slot of key, appended if new; NULL if the event is full. */
 static size_t *field_slot(struct tg_audit_event *ev, const char *key, size_t **len)
 {
+    size_t n = strlen(key);
     size_t i = 0;
-    while (i < ev->n_fields && strcmp(ev->fields[i].key, key) != 0) {
+    while (i < ev->n_fields &&
+           (ev->fields[i].key_len != n || memcmp(ev->fields[i].key, key, n) != 0)) {
         i++;
     }
     if (i == ev->n_fields) {
@@ -202,9 +204,10 @@ static size_t *field_slot(struct tg_audit_event *ev, const char *key, size_t **l
             return NULL;
         }
         ev->fields[i].key = key;
+        ev->fields[i].key_len = n;
         ev->fields[i].rank = -1;
         for (size_t k = 0; k < TG_ARRAY_LEN(field_order); k++) {
-            if (strcmp(key, field_order[k]) == 0) {
+            if (key[0] == field_order[k][0] && strcmp(key, field_order[k]) == 0) {
                 ev->fields[i].rank = (int)k;
                 break;
             }

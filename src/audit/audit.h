@@ -37,6 +37,7 @@ struct tg_audit_event {
     struct tg_buf values; /* owned: the values' JSON text, one after another */
     struct {
         const char *key; /* a literal */
+        size_t key_len;
         size_t off, len; /* the value in values */
         int rank;        /* its place in CloudTrail's order, -1 for ours */
     } fields[TG_AUDIT_MAX_FIELDS];

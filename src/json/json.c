@@ -600,9 +600,11 @@ fail:
 
 const struct tg_json_member *tg_json_object_get(const struct tg_json_object *o, const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < o->n; i++) {
-        if (strcmp(o->members[i].name, name) == 0) {
-            return &o->members[i];
+        const struct tg_json_member *m = &o->members[i];
+        if (m->name_len == n && memcmp(m->name, name, n) == 0) {
+            return m;
         }
     }
     return NULL;
