@@ -920,6 +920,192 @@ int tg_json_w_finish(const struct tg_json_w *w)
     return !w->failed && w->depth == 0 && !w->after_key ? 0 : -1;
 }
 
+/* ---- places ---------------------------------------------------------------- */
+
+static size_t sc_ws(const uint8_t *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
+        i++;
+    }
+    return i;
+}
+
+/* The end (one past) of the value that starts at i, or 0 on a text that
+ * is not JSON. */
+static size_t sc_value_end(const uint8_t *p, size_t n, size_t i)
+{
+    if (i >= n) {
+        return 0;
+    }
+    if (p[i] == '"') {
+        for (i++; i < n; i++) {
+            if (p[i] == '\\') {
+                i++;
+            } else if (p[i] == '"') {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+    if (p[i] == '{' || p[i] == '[') {
+        size_t depth = 0;
+        for (; i < n; i++) {
+            uint8_t c = p[i];
+            if (c == '"') {
+                size_t e = sc_value_end(p, n, i);
+                if (e == 0) {
+                    return 0;
+                }
+                i = e - 1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (depth == 0) {
+                    return 0;
+                }
+                if (--depth == 0) {
+                    return i + 1;
+                }
+            }
+        }
+        return 0;
+    }
+    size_t start = i;
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' && p[i] != '\t' &&
+           p[i] != '\n' && p[i] != '\r') {
+        i++;
+    }
+    return i > start ? i : 0;
+}
+
+int tg_json_array_spans(struct tg_cur text, struct tg_cur *items, size_t max, size_t *n)
+{
+    const uint8_t *p = text.ptr;
+    size_t len = text.len;
+    size_t i = sc_ws(p, len, 0);
+    *n = 0;
+    if (i >= len || p[i] != '[') {
+        return -1;
+    }
+    i = sc_ws(p, len, i + 1);
+    if (i < len && p[i] == ']') {
+        return 0;
+    }
+    for (;;) {
+        size_t e = sc_value_end(p, len, i);
+        if (e == 0) {
+            return -1;
+        }
+        if (*n < max) {
+            items[*n] = tg_cur_make(p + i, e - i);
+        }
+        (*n)++;
+        i = sc_ws(p, len, e);
+        if (i < len && p[i] == ',') {
+            i = sc_ws(p, len, i + 1);
+            continue;
+        }
+        return i < len && p[i] == ']' ? 0 : -1;
+    }
+}
+
+/* The value of member name in the object that text is, or -1. */
+static int sc_member(struct tg_cur text, const char *name, struct tg_cur *out)
+{
+    const uint8_t *p = text.ptr;
+    size_t len = text.len;
+    size_t nl = strlen(name);
+    size_t i = sc_ws(p, len, 0);
+    if (i >= len || p[i] != '{') {
+        return -1;
+    }
+    i = sc_ws(p, len, i + 1);
+    while (i < len && p[i] == '"') {
+        size_t ke = sc_value_end(p, len, i);
+        if (ke == 0) {
+            return -1;
+        }
+        bool hit = ke - i - 2 == nl && memcmp(p + i + 1, name, nl) == 0;
+        i = sc_ws(p, len, ke);
+        if (i >= len || p[i] != ':') {
+            return -1;
+        }
+        i = sc_ws(p, len, i + 1);
+        size_t ve = sc_value_end(p, len, i);
+        if (ve == 0) {
+            return -1;
+        }
+        if (hit) {
+            *out = tg_cur_make(p + i, ve - i);
+            return 0;
+        }
+        i = sc_ws(p, len, ve);
+        if (i >= len || p[i] != ',') {
+            return -1;
+        }
+        i = sc_ws(p, len, i + 1);
+    }
+    return -1;
+}
+
+int tg_json_locate(struct tg_cur text, const char *const *path, size_t n_path, struct tg_cur *out)
+{
+    struct tg_cur cur = text;
+    for (size_t k = 0; k < n_path; k++) {
+        const char *el = path[k];
+        size_t el_len = strlen(el);
+        if (el_len >= 3 && el[0] == '[' && el[el_len - 1] == ']') {
+            int64_t idx = 0;
+            if (tg_cur_to_i64(tg_cur_make(el + 1, el_len - 2), &idx) < 0 || idx < 0) {
+                return -1;
+            }
+            struct tg_cur item;
+            size_t n = 0;
+            /* Only the wanted element is kept: scan with room for one. */
+            size_t want = (size_t)idx;
+            struct tg_cur *all = NULL;
+            if (tg_json_array_spans(cur, &item, 0, &n) < 0 || want >= n) {
+                return -1;
+            }
+            all = malloc(n * sizeof(*all));
+            if (all == NULL || tg_json_array_spans(cur, all, n, &n) < 0) {
+                free(all);
+                return -1;
+            }
+            cur = all[want];
+            free(all);
+            continue;
+        }
+        if (sc_member(cur, el, &cur) < 0) {
+            return -1;
+        }
+    }
+    size_t i = sc_ws(cur.ptr, cur.len, 0);
+    size_t e = cur.len;
+    while (e > i && (cur.ptr[e - 1] == ' ' || cur.ptr[e - 1] == '\t' || cur.ptr[e - 1] == '\n' ||
+                     cur.ptr[e - 1] == '\r')) {
+        e--;
+    }
+    *out = tg_cur_make(cur.ptr + i, e - i);
+    return 0;
+}
+
+void tg_json_line_col(struct tg_cur text, size_t off, uint32_t *line, uint32_t *col)
+{
+    uint32_t l = 1, c = 1;
+    for (size_t i = 0; i < off && i < text.len; i++) {
+        uint8_t b = text.ptr[i];
+        if (b == '\n') {
+            l++;
+            c = 1;
+        } else if ((b & 0xc0) != 0x80) {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
 bool tg_json_depth_ok(const uint8_t *d, size_t n, size_t max)
 {
     size_t depth = 0;

@@ -110,6 +110,25 @@ void tg_json_w_jansson(struct tg_json_w *w, const struct json_t *v);
 /* 0 if every call succeeded and the value is complete. */
 int tg_json_w_finish(const struct tg_json_w *w) TG_MUST_USE;
 
+/* ---- places in a document ------------------------------------------------
+ * For text already checked by a parser (a policy document after
+ * tg_policy_parse): where a value stands, for messages that point at it.
+ * The scan does not validate; on text that is not JSON it fails (-1) or
+ * finds something meaningless, never reads out of bounds. */
+
+/* The span of the value at path (each element an object member name, or
+ * "[N]" for the Nth element of an array, from 0), or -1 if there is none.
+ * Names compare with the raw text between the quotes (no unescaping). */
+int tg_json_locate(struct tg_cur text, const char *const *path, size_t n_path,
+                   struct tg_cur *out) TG_MUST_USE;
+/* The spans of the elements of the array that text is (surrounding space
+ * allowed); at most max are stored, *n gets the count. -1 if not an array. */
+int tg_json_array_spans(struct tg_cur text, struct tg_cur *items, size_t max,
+                        size_t *n) TG_MUST_USE;
+/* 1-based line and column of byte offset off in text; columns count
+ * characters (UTF-8 continuation bytes are not counted). */
+void tg_json_line_col(struct tg_cur text, size_t off, uint32_t *line, uint32_t *col);
+
 /* A cheap pre-scan before handing untrusted text to jansson (which recurses
  * per level): false if brackets nest deeper than max. Not a validator. */
 bool tg_json_depth_ok(const uint8_t *p, size_t n, size_t max);

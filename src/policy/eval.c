@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy/policy.h"
 #include "policy/policy_internal.h"
@@ -39,7 +40,8 @@ enum match {
 
 struct ectx {
     const struct tg_policy_request *req;
-    const char *unsupported; /* first reason of the current statement */
+    const char *unsupported;      /* first reason of the current statement */
+    struct tg_policy_result *res; /* collects missing keys, or NULL */
 };
 
 static enum match unsupported(struct ectx *e, const char *why)
@@ -1111,6 +1113,33 @@ static void trace_condition(struct tg_json_w *w, const struct condition *cd,
     tg_json_w_object_end(w);
 }
 
+/* ---- results ------------------------------------------------------------------ */
+
+static void note_missing(struct tg_policy_result *res, const struct condition *cd)
+{
+    size_t stored = res->n_missing < TG_POLICY_MAX_MISSING ? res->n_missing : TG_POLICY_MAX_MISSING;
+    for (size_t i = 0; i < stored; i++) {
+        if (strcasecmp(res->missing[i], cd->key.s) == 0) {
+            return;
+        }
+    }
+    if (res->n_missing < TG_POLICY_MAX_MISSING) {
+        res->missing[res->n_missing] = cd->key.s;
+    }
+    res->n_missing++;
+}
+
+static void note_matched(struct tg_policy_result *res, enum tg_policy_set set, size_t policy,
+                         size_t statement)
+{
+    if (res->n_matched < TG_POLICY_MAX_MATCHED) {
+        res->matched[res->n_matched].set = set;
+        res->matched[res->n_matched].policy = policy;
+        res->matched[res->n_matched].statement = statement;
+    }
+    res->n_matched++;
+}
+
 /* ---- statements ---------------------------------------------------------------------- */
 
 /*
@@ -1158,10 +1187,13 @@ static enum match statement_eval(struct ectx *e, const struct statement *st, con
     }
     bool failed = false;
     bool unsup = false;
-    for (size_t i = 0; i < st->n_conditions && (conds != NULL || !failed); i++) {
+    for (size_t i = 0; i < st->n_conditions && (conds != NULL || e->res != NULL || !failed); i++) {
         const struct condition *cd = &st->conditions[i];
         const struct tg_policy_ctx_entry *entry =
             ctx_find(req, tg_cur_make(cd->key_lower.s, cd->key_lower.len));
+        if (entry == NULL && e->res != NULL) {
+            note_missing(e->res, cd);
+        }
         const char *before = e->unsupported;
         e->unsupported = NULL;
         enum match m = cond_eval(e, cd, entry);
@@ -1197,32 +1229,50 @@ const char *tg_policy_decision_name(enum tg_policy_decision d)
     return "implicitDeny";
 }
 
-enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
-                                           const struct tg_policy_request *req,
-                                           struct tg_json_w *trace)
+/* The statements a set of policies matched, until the decision says which
+ * of them decided. */
+struct matches {
+    struct tg_policy_result *res; /* NULL: nothing collected */
+    struct {
+        enum tg_policy_set set;
+        size_t policy, statement;
+    } deny[TG_POLICY_MAX_MATCHED];
+    size_t n_deny;
+};
+
+/* One policy: its decision; with m, its deciding statements (Allows into
+ * m->res, Denies and fail-closed ones into m->deny). */
+static enum tg_policy_decision policy_run(const struct tg_policy *p, struct ectx *e,
+                                          struct tg_json_w *trace, struct matches *m,
+                                          enum tg_policy_set set, size_t index)
 {
-    if (p == NULL || req == NULL) {
-        if (trace != NULL) {
-            tg_json_w_array(trace);
-            tg_json_w_array_end(trace);
-        }
-        return TG_POLICY_DENY_IMPLICIT;
-    }
-    struct ectx e = {req, NULL};
     bool allow = false;
     bool deny = false;
+    bool full = trace != NULL || m != NULL;
     if (trace != NULL) {
         tg_json_w_array(trace);
     }
     for (size_t i = 0; i < p->n_statements; i++) {
         const struct statement *st = &p->statements[i];
         const char *reason = NULL;
-        enum match m = statement_eval(&e, st, &reason, NULL);
-        if (m == MATCH_UNSUPPORTED) {
-            deny = true; /* fail closed */
-        } else if (m == MATCH_YES) {
-            allow = allow || st->allow;
-            deny = deny || !st->allow;
+        enum match r = statement_eval(e, st, &reason, NULL);
+        bool denies = r == MATCH_UNSUPPORTED || (r == MATCH_YES && !st->allow);
+        if (denies) {
+            deny = true; /* an unsupported statement fails closed */
+        } else if (r == MATCH_YES) {
+            allow = true;
+        }
+        if (m != NULL && (denies || r == MATCH_YES)) {
+            if (!denies) {
+                note_matched(m->res, set, index, i);
+            } else {
+                if (m->n_deny < TG_POLICY_MAX_MATCHED) {
+                    m->deny[m->n_deny].set = set;
+                    m->deny[m->n_deny].policy = index;
+                    m->deny[m->n_deny].statement = i;
+                }
+                m->n_deny++;
+            }
         }
         if (trace != NULL) {
             /* JSON is written in order and the outcome comes before the
@@ -1240,17 +1290,20 @@ enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
             tg_json_w_key(trace, "effect");
             tg_json_w_string(trace, st->allow ? "Allow" : "Deny");
             tg_json_w_key(trace, "matched");
-            tg_json_w_bool(trace, m == MATCH_YES);
+            tg_json_w_bool(trace, r == MATCH_YES);
             tg_json_w_key(trace, "reason");
             tg_json_w_string(trace, reason);
             tg_json_w_key(trace, "conditions");
             tg_json_w_array(trace);
             const char *again = NULL;
-            (void)statement_eval(&e, st, &again, trace);
+            struct tg_policy_result *res = e->res;
+            e->res = NULL; /* missing keys were noted in the first pass */
+            (void)statement_eval(e, st, &again, trace);
+            e->res = res;
             tg_json_w_array_end(trace);
             tg_json_w_object_end(trace);
         }
-        if (deny && trace == NULL) {
+        if (deny && !full) {
             break; /* nothing can undo an explicit deny */
         }
     }
@@ -1261,4 +1314,104 @@ enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
         return TG_POLICY_DENY_EXPLICIT;
     }
     return allow ? TG_POLICY_ALLOW : TG_POLICY_DENY_IMPLICIT;
+}
+
+enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
+                                           const struct tg_policy_request *req,
+                                           struct tg_json_w *trace)
+{
+    if (p == NULL || req == NULL) {
+        if (trace != NULL) {
+            tg_json_w_array(trace);
+            tg_json_w_array_end(trace);
+        }
+        return TG_POLICY_DENY_IMPLICIT;
+    }
+    struct ectx e = {req, NULL, NULL};
+    return policy_run(p, &e, trace, NULL, TG_POLICY_SET_IDENTITY, 0);
+}
+
+/* Runs one set; *allow and *deny say whether any of its policies allowed
+ * or denied. */
+static void set_run(const struct tg_policy *const *ps, size_t n, enum tg_policy_set set,
+                    struct ectx *e, struct matches *m, struct tg_json_w *trace, bool *allow,
+                    bool *deny)
+{
+    for (size_t i = 0; i < n && (m != NULL || trace != NULL || !*deny); i++) {
+        if (ps[i] == NULL) {
+            continue;
+        }
+        if (trace != NULL) {
+            tg_json_w_object(trace);
+            tg_json_w_key(trace, "set");
+            tg_json_w_string(trace, set == TG_POLICY_SET_SESSION ? "session" : "identity");
+            tg_json_w_key(trace, "policy");
+            tg_json_w_int(trace, (int64_t)i);
+            /* The decision comes after the statements, which decide it. */
+            tg_json_w_key(trace, "statements");
+        }
+        enum tg_policy_decision d = policy_run(ps[i], e, trace, m, set, i);
+        if (trace != NULL) {
+            tg_json_w_key(trace, "decision");
+            tg_json_w_string(trace, tg_policy_decision_name(d));
+            tg_json_w_object_end(trace);
+        }
+        *allow = *allow || d == TG_POLICY_ALLOW;
+        *deny = *deny || d == TG_POLICY_DENY_EXPLICIT;
+    }
+}
+
+enum tg_policy_decision tg_policy_authorize(const struct tg_policy *const *identity,
+                                            size_t n_identity,
+                                            const struct tg_policy *const *session,
+                                            size_t n_session, const struct tg_policy_request *req,
+                                            struct tg_policy_result *res, struct tg_json_w *trace)
+{
+    struct matches m;
+    struct matches *mp = NULL;
+    if (res != NULL) {
+        memset(res, 0, sizeof(*res));
+        m.res = res;
+        m.n_deny = 0;
+        mp = &m;
+    }
+    if (trace != NULL) {
+        tg_json_w_array(trace);
+    }
+    bool id_allow = false, s_allow = false, deny = false;
+    enum tg_policy_decision d = TG_POLICY_DENY_IMPLICIT;
+    if (req != NULL) {
+        struct ectx e = {req, NULL, res};
+        set_run(identity, n_identity, TG_POLICY_SET_IDENTITY, &e, mp, trace, &id_allow, &deny);
+        bool any_session = false;
+        for (size_t i = 0; i < n_session; i++) {
+            any_session = any_session || session[i] != NULL;
+        }
+        set_run(session, n_session, TG_POLICY_SET_SESSION, &e, mp, trace, &s_allow, &deny);
+        /* spec 4.5: a Deny anywhere wins; the session policies can only
+         * narrow what the identity policies allow. */
+        if (deny) {
+            d = TG_POLICY_DENY_EXPLICIT;
+        } else if (id_allow && (!any_session || s_allow)) {
+            d = TG_POLICY_ALLOW;
+        }
+    }
+    if (trace != NULL) {
+        tg_json_w_array_end(trace);
+    }
+    if (res != NULL) {
+        res->decision = d;
+        if (d == TG_POLICY_DENY_EXPLICIT) {
+            size_t stored = m.n_deny < TG_POLICY_MAX_MATCHED ? m.n_deny : TG_POLICY_MAX_MATCHED;
+            for (size_t i = 0; i < stored; i++) {
+                res->matched[i].set = m.deny[i].set;
+                res->matched[i].policy = m.deny[i].policy;
+                res->matched[i].statement = m.deny[i].statement;
+            }
+            res->n_matched = m.n_deny;
+        } else if (d == TG_POLICY_DENY_IMPLICIT) {
+            res->n_matched = 0;
+        }
+    }
+    return d;
 }

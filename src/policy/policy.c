@@ -1360,6 +1360,67 @@ oom:
     return -1;
 }
 
+/* ---- where the statements stand ------------------------------------------- */
+
+/* Advances (line, col) from byte from to byte to of text. */
+static void advance_pos(struct tg_cur text, size_t from, size_t to, struct tg_policy_pos *pos)
+{
+    uint32_t l = 1, c = 1;
+    tg_json_line_col(tg_cur_make(text.ptr + from, text.len - from), to - from, &l, &c);
+    if (l > 1) {
+        pos->line += l - 1;
+        pos->column = c;
+    } else {
+        pos->column += c - 1;
+    }
+}
+
+/* Fills the start and end of every statement (for MatchedStatements and
+ * the linter); on a text the scanner cannot follow they stay 0:0. */
+static void statement_positions(const uint8_t *doc, size_t len, struct tg_policy *p)
+{
+    static const char *const path[] = {"Statement"};
+    struct tg_cur text = tg_cur_make(doc, len), st;
+    if (p->n_statements == 0 || tg_json_locate(text, path, 1, &st) < 0) {
+        return;
+    }
+    struct tg_cur one = st;
+    struct tg_cur *items = &one;
+    size_t n = 1;
+    if (st.len > 0 && st.ptr[0] == '[') {
+        items = malloc(p->n_statements * sizeof(*items));
+        if (items == NULL || tg_json_array_spans(st, items, p->n_statements, &n) < 0 ||
+            n != p->n_statements) {
+            free(items);
+            return;
+        }
+    } else if (p->n_statements != 1) {
+        return;
+    }
+    struct tg_policy_pos pos = {1, 1};
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t off = (size_t)(items[i].ptr - doc);
+        advance_pos(text, at, off, &pos);
+        p->statements[i].start = pos;
+        advance_pos(text, off, off + items[i].len, &pos);
+        p->statements[i].end = pos;
+        at = off + items[i].len;
+    }
+    if (items != &one) {
+        free(items);
+    }
+}
+
+void tg_policy_statement_span(const struct tg_policy *p, size_t i, struct tg_policy_pos *start,
+                              struct tg_policy_pos *end)
+{
+    static const struct tg_policy_pos none = {0, 0};
+    const struct statement *st = p != NULL && i < p->n_statements ? &p->statements[i] : NULL;
+    *start = st != NULL ? st->start : none;
+    *end = st != NULL ? st->end : none;
+}
+
 /* ---- the checks, in IAM's order ----------------------------------------- */
 
 static TG_MUST_USE int check_kind(const struct check *c, struct tg_error *err)
@@ -1502,6 +1563,7 @@ int tg_policy_parse(const uint8_t *doc, size_t len, enum tg_policy_kind kind,
         rc = tg_error_set(err, TG_E_SERVICE_FAILURE, "out of memory");
         goto out;
     }
+    statement_positions(doc, len, *out);
     rc = 0;
 out:
     free(c.st);

@@ -52,6 +52,15 @@ json_t *tg_policy_to_json(const struct tg_policy *p);
 /* Number of statements of a compiled policy (for tests and listings). */
 size_t tg_policy_statement_count(const struct tg_policy *p);
 
+/* Where a statement stands in its document: 1-based line and column of its
+ * '{' (start) and just after its '}' (end); columns count characters. */
+struct tg_policy_pos {
+    uint32_t line;
+    uint32_t column;
+};
+void tg_policy_statement_span(const struct tg_policy *p, size_t i, struct tg_policy_pos *start,
+                              struct tg_policy_pos *end);
+
 /* ---- evaluation (spec 4.4, 4.5) -------------------------------------------
  * A request context key with its values; keys compare case-insensitively
  * (spec 4.4). A key with n_values > 1 is multi-valued (for ForAnyValue: /
@@ -95,5 +104,52 @@ tg_policy_decision_name(enum tg_policy_decision d); /* "allowed", "explicitDeny"
 enum tg_policy_decision tg_policy_evaluate(const struct tg_policy *p,
                                            const struct tg_policy_request *req,
                                            struct tg_json_w *trace);
+
+/* ---- a request against a role's policies (spec 4.5) -----------------------
+ * A role session's permissions are its identity policies (inline and
+ * attached) intersected with the session policies of the call that made
+ * it: an explicit Deny in any of them denies; otherwise the request is
+ * allowed iff an identity policy allows it and, when there are session
+ * policies, one of them allows it too (spec 4.5 item 5). With no session
+ * policies the identity policies alone decide. */
+
+#define TG_POLICY_MAX_MATCHED 64 /* statements reported as deciding */
+#define TG_POLICY_MAX_MISSING 64 /* context keys reported as missing */
+
+enum tg_policy_set { TG_POLICY_SET_IDENTITY, TG_POLICY_SET_SESSION };
+
+/* What decided, for SimulatePrincipalPolicy and `tegata policy simulate`. */
+struct tg_policy_result {
+    enum tg_policy_decision decision;
+    /* The statements that decide the result: the matching Deny statements
+     * (and those that failed closed) when it is an explicit deny, the
+     * matching Allow statements when it is allowed, none otherwise. */
+    struct {
+        enum tg_policy_set set;
+        size_t policy;    /* index in its set */
+        size_t statement; /* index in the policy */
+    } matched[TG_POLICY_MAX_MATCHED];
+    size_t n_matched; /* may exceed TG_POLICY_MAX_MATCHED: only the first are stored */
+    /* Condition keys (as the policy writes them, borrowed from it) of the
+     * statements that apply to the action and resource, which the request
+     * context does not have, each once (case-insensitively). */
+    const char *missing[TG_POLICY_MAX_MISSING];
+    size_t n_missing; /* may exceed TG_POLICY_MAX_MISSING likewise */
+};
+
+/*
+ * Evaluates req against identity[0..n_identity) and session[0..n_session)
+ * as above (a NULL policy in a list is skipped). res (may be NULL) gets the
+ * decision and what decided it; collecting it evaluates every condition of
+ * every applicable statement, as a trace does. A trace writer gets one JSON
+ * array of {"set": "identity" | "session", "policy": i, "decision": ...,
+ * "statements": [...as tg_policy_evaluate...]}. Without res and trace it
+ * allocates nothing.
+ */
+enum tg_policy_decision tg_policy_authorize(const struct tg_policy *const *identity,
+                                            size_t n_identity,
+                                            const struct tg_policy *const *session,
+                                            size_t n_session, const struct tg_policy_request *req,
+                                            struct tg_policy_result *res, struct tg_json_w *trace);
 
 #endif

@@ -101,7 +101,8 @@ struct condition {
 };
 
 struct statement {
-    size_t index; /* position in the document, for the explanation trace */
+    size_t index;                    /* position in the document, for the explanation trace */
+    struct tg_policy_pos start, end; /* in the document's text */
     bool has_sid;
     struct pstr sid;
     bool allow; /* Effect */

@@ -383,6 +383,57 @@ static void test_depth_prescan(void **state)
     assert_true(tg_json_depth_ok(NULL, 0, 0));
 }
 
+/* ---- places ---- */
+
+static void test_places(void **state)
+{
+    (void)state;
+    const char *t = " {\"a\": [1, {\"b\": \"x,]}\\\"\"}, [ ], \"s\" ] ,\n \"c\":{\"d\":true} } ";
+    struct tg_cur text = tg_cur_make(t, strlen(t)), v;
+    const char *p1[] = {"a", "[1]", "b"};
+    assert_int_equal(tg_json_locate(text, p1, 3, &v), 0);
+    assert_true(tg_cur_eq_str(v, "\"x,]}\\\"\""));
+    const char *p2[] = {"c", "d"};
+    assert_int_equal(tg_json_locate(text, p2, 2, &v), 0);
+    assert_true(tg_cur_eq_str(v, "true"));
+    const char *p3[] = {"a", "[2]"};
+    assert_int_equal(tg_json_locate(text, p3, 2, &v), 0);
+    assert_true(tg_cur_eq_str(v, "[ ]"));
+    assert_int_equal(tg_json_locate(text, NULL, 0, &v), 0);
+    assert_int_equal(v.ptr[0], '{');
+    const char *missing[][3] = {{"z", NULL, NULL},
+                                {"a", "[4]", NULL},
+                                {"a", "[x]", NULL},
+                                {"c", "d", "e"},
+                                {"a", "[-1]", NULL}};
+    const size_t lens[] = {1, 2, 2, 3, 2};
+    for (size_t i = 0; i < TG_ARRAY_LEN(lens); i++) {
+        assert_int_equal(tg_json_locate(text, missing[i], lens[i], &v), -1);
+    }
+    struct tg_cur items[4];
+    size_t n = 0;
+    static const char arr[] = "[1, \"two\" ,{\"k\":[3]},null]";
+    assert_int_equal(tg_json_array_spans(CUR(arr), items, 4, &n), 0);
+    assert_int_equal(n, 4);
+    assert_true(tg_cur_eq_str(items[1], "\"two\""));
+    assert_true(tg_cur_eq_str(items[2], "{\"k\":[3]}"));
+    assert_int_equal(tg_json_array_spans(CUR(arr), items, 2, &n), 0);
+    assert_int_equal(n, 4); /* counted, not stored */
+    assert_int_equal(tg_json_array_spans(CUR("{}"), items, 4, &n), -1);
+    assert_int_equal(tg_json_array_spans(CUR("[1,"), items, 4, &n), -1);
+    assert_int_equal(tg_json_array_spans(CUR("[\"x]"), items, 4, &n), -1);
+    assert_int_equal(tg_json_array_spans(CUR(" [ ] "), items, 4, &n), 0);
+    assert_int_equal(n, 0);
+    uint32_t line, col;
+    static const char lc[] = "ab\n\xc3\xa9z\n";
+    tg_json_line_col(CUR(lc), 0, &line, &col);
+    assert_true(line == 1 && col == 1);
+    tg_json_line_col(CUR(lc), 5, &line, &col); /* the z after a 2-byte character */
+    assert_true(line == 2 && col == 2);
+    tg_json_line_col(CUR(lc), 100, &line, &col);
+    assert_true(line == 3 && col == 1);
+}
+
 /* ---- writing ---- */
 
 static void test_writer_matches_jansson(void **state)
@@ -524,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_depth_prescan),
         cmocka_unit_test(test_writer_matches_jansson),
         cmocka_unit_test(test_writer_errors),
+        cmocka_unit_test(test_places),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

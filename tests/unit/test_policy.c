@@ -768,6 +768,51 @@ static void test_size(void **state)
                      strlen(SEED_TRUST));
 }
 
+/* Where each statement stands, for MatchedStatements and the linter. */
+static void test_statement_spans(void **state)
+{
+    (void)state;
+    struct tg_policy *p = NULL;
+    struct tg_error err;
+    struct tg_policy_pos a, b;
+    const char *doc = "{\n"
+                      "  \"Version\": \"2012-10-17\",\n"
+                      "  \"Statement\": [\n"
+                      "    {\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"*\"},\n"
+                      "    {\n"
+                      "      \"Sid\": \"D\\u00e9\", \"Effect\": \"Deny\",\n"
+                      "      \"Action\": \"s3:Delete*\", \"Resource\": \"*\"\n"
+                      "    }\n"
+                      "  ]\n"
+                      "}\n";
+    assert_int_equal(parse(doc, TG_POLICY_IDENTITY, &p, &err), 0);
+    tg_policy_statement_span(p, 0, &a, &b);
+    assert_int_equal(a.line, 4);
+    assert_int_equal(a.column, 5);
+    assert_int_equal(b.line, 4);
+    assert_int_equal(b.column, 5 + 54); /* one past the 54 characters of the statement */
+    tg_policy_statement_span(p, 1, &a, &b);
+    assert_int_equal(a.line, 5);
+    assert_int_equal(a.column, 5);
+    assert_int_equal(b.line, 8);
+    assert_int_equal(b.column, 6);
+    /* Past the end: 0:0. */
+    tg_policy_statement_span(p, 2, &a, &b);
+    assert_int_equal(a.line, 0);
+    assert_int_equal(b.column, 0);
+    tg_policy_free(p);
+
+    /* A single statement object; columns count characters, not bytes. */
+    const char *one = "{\"Version\":\"2012-10-17\",\"Id\":\"\xc3\xa9\",\"Statement\":"
+                      "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}";
+    assert_int_equal(parse(one, TG_POLICY_IDENTITY, &p, &err), 0);
+    tg_policy_statement_span(p, 0, &a, &b);
+    assert_int_equal(a.line, 1);
+    assert_int_equal(a.column, 46);
+    assert_int_equal(b.column, 46 + 49);
+    tg_policy_free(p);
+}
+
 static void test_chars(void **state)
 {
     (void)state;
@@ -809,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_sids),
         cmocka_unit_test(test_json_refusals),
+        cmocka_unit_test(test_statement_spans),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_size),
