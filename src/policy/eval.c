@@ -1025,6 +1025,11 @@ static bool principal_match(const struct statement *st, const struct tg_policy_r
     return false;
 }
 
+bool tg_policy_glob(struct tg_cur pattern, struct tg_cur s, bool nocase)
+{
+    return glob_plain(pattern, s, nocase);
+}
+
 /* Actions were lower-cased by the parser; the request is folded here
  * (spec 4.3: case-insensitive). Variables do not apply to actions. */
 static bool action_match(const struct statement *st, struct tg_cur action)

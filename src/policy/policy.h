@@ -152,4 +152,35 @@ enum tg_policy_decision tg_policy_authorize(const struct tg_policy *const *ident
                                             size_t n_session, const struct tg_policy_request *req,
                                             struct tg_policy_result *res, struct tg_json_w *trace);
 
+/* ---- the identity-provider guard (spec 3.3) -------------------------------
+ * IAM refuses a trust policy that trusts a shared OIDC issuer (one whose
+ * tokens are issued to every customer of a CI service) unless it checks
+ * the token's subject: any tenant of the service could otherwise assume the
+ * role. */
+
+/* Is the provider (its URL without the scheme) one of the shared CI
+ * issuers tegata knows: GitHub Actions (token.actions.githubusercontent.com
+ * and its enterprise paths), GitLab.com, CircleCI, Azure DevOps, Terraform
+ * Cloud? */
+bool tg_policy_shared_issuer(const char *provider_key);
+
+/* Tells whether a provider key is shared (for issuers an operator marks);
+ * tg_policy_guard also applies tg_policy_shared_issuer. */
+typedef bool (*tg_policy_shared_fn)(const char *provider_key, void *ctx);
+
+/*
+ * For every Allow statement of the trust policy p that gives
+ * sts:AssumeRoleWithWebIdentity to a Federated principal
+ * arn:aws:iam::ACCOUNT:oidc-provider/KEY whose KEY is shared, requires a
+ * condition on KEY:sub with StringEquals, StringLike or
+ * StringEqualsIgnoreCase (with or without IfExists, without a set
+ * operator) none of whose values admits every subject of that service (a
+ * value of only '*' does, and so does a pattern that every kind of subject
+ * of the service matches, such as "repo:*" for GitHub).
+ * Returns 0, or -1 with MalformedPolicyDocument and AWS's message. shared
+ * may be NULL.
+ */
+int tg_policy_guard(const struct tg_policy *p, tg_policy_shared_fn shared, void *ctx,
+                    struct tg_error *err) TG_MUST_USE;
+
 #endif

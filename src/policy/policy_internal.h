@@ -136,4 +136,8 @@ struct tg_policy {
 extern const char *const tg_policy_op_names[OP_COUNT];
 extern const char *const tg_policy_principal_type_names[PRINCIPAL_TYPE_COUNT];
 
+/* StringLike's matching ('*' any run, '?' one character) of s against
+ * pattern, without policy variables (eval.c). */
+bool tg_policy_glob(struct tg_cur pattern, struct tg_cur s, bool nocase);
+
 #endif
