@@ -26,6 +26,11 @@ struct tg_iam_ctx {
 
 #define TG_IAM_MAX_WARNINGS 4
 
+/* Provider tag that marks an issuer of the operator's as shared between
+ * tenants (value "true"): CreateRole and UpdateAssumeRolePolicy then refuse
+ * trust policies that do not check its sub, as for GitHub (spec 3.3). */
+#define TG_IAM_TAG_SHARED_ISSUER "tegata:shared-issuer"
+
 /* What an action produced. */
 struct tg_iam_out {
     struct tg_xml *xml; /* borrowed: the action writes the inside of <ActionResult> */

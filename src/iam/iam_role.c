@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "creds/creds.h"
 #include "iam/iam_internal.h"
@@ -175,6 +176,42 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* ---- the trust policy --------------------------------------------------- */
+
+/* A provider the operator marked as shared (its tag TG_IAM_TAG_SHARED_ISSUER
+ * is "true"): the identity-provider guard applies to it as to GitHub's. */
+static bool operator_shared(const char *provider_key, void *arg)
+{
+    const struct tg_iam_ctx *ctx = arg;
+    const struct tg_snap_provider *p =
+        tg_snapshot_provider_by_key(ctx->snap, tg_cur_str(provider_key));
+    const json_t *tags = p != NULL ? json_object_get(p->e.doc, "tags") : NULL;
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "Key"));
+        const char *v = json_string_value(json_object_get(t, "Value"));
+        if (k != NULL && v != NULL && strcasecmp(k, TG_IAM_TAG_SHARED_ISSUER) == 0) {
+            return strcasecmp(v, "true") == 0;
+        }
+    }
+    return false;
+}
+
+/* The checks of a trust policy: grammar and size (tg_iam_check_policy),
+ * then the identity-provider guard for shared CI issuers (spec 3.3). */
+static int check_trust(const struct tg_iam_ctx *ctx, struct tg_cur trust, const char *field,
+                       struct tg_error *err)
+{
+    struct tg_policy *p = NULL;
+    TG_GUARD(tg_iam_check_policy(trust, field, TG_POLICY_TRUST, ctx->trust_policy_max,
+                                 "ACLSizePerRole", &p, err));
+    int rc = tg_policy_guard(p, operator_shared, (void *)ctx, err);
+    tg_policy_free(p);
+    return rc;
+}
+
 /* ---- role actions ---- */
 
 static int create_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
@@ -207,8 +244,7 @@ static int create_role(const struct tg_iam_ctx *ctx, const struct tg_form *in,
                               SESSION_MAX, SESSION_MIN, &max_session, err));
     tg_iam_param_optional(in, "PermissionsBoundary", &boundary, &has_boundary);
     TG_GUARD(tg_iam_param_tags(in, tags, &n_tags, err));
-    TG_GUARD(tg_iam_check_policy(trust, "assumeRolePolicyDocument", TG_POLICY_TRUST,
-                                 ctx->trust_policy_max, "ACLSizePerRole", NULL, err));
+    TG_GUARD(check_trust(ctx, trust, "assumeRolePolicyDocument", err));
     if (has_boundary) {
         TG_GUARD(check_boundary(ctx, boundary, err));
     }
@@ -415,8 +451,7 @@ static int update_assume_role_policy(const struct tg_iam_ctx *ctx, const struct 
 
     TG_GUARD(param_role_name(in, &name, err));
     TG_GUARD(tg_iam_param_required(in, "PolicyDocument", "policyDocument", &trust, err));
-    TG_GUARD(tg_iam_check_policy(trust, "policyDocument", TG_POLICY_TRUST, ctx->trust_policy_max,
-                                 "ACLSizePerRole", NULL, err));
+    TG_GUARD(check_trust(ctx, trust, "policyDocument", err));
     TG_GUARD(find_role(ctx, name, key, &r, err));
     copy = tg_iam_doc_copy(r->e.doc, err);
     if (copy == NULL) {

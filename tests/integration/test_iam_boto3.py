@@ -515,3 +515,90 @@ def test_wrong_secret_and_unknown_key(server):
         server.iam(access_key_id="AKIAIOSFODNN7EXAMPLE").list_roles()
     assert error_of(e) == ("InvalidClientTokenId", 403)
 
+
+
+# ---- the identity-provider guard (issue 4 item 8, spec 3.3) -------------------------
+
+
+def github_trust(account, condition):
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::{account}:oidc-provider/{GITHUB_HOST}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def guard_message(account):
+    return (f"Trust policy with trusted principal arn:aws:iam::{account}:oidc-provider/"
+            f"{GITHUB_HOST} must evaluate, using StringEquals, StringLike or "
+            f"StringEqualsIgnoreCase, {GITHUB_HOST}:sub which is not scoped to all.")
+
+
+@pytest.mark.parametrize("condition", [
+    None,
+    {"StringEquals": {f"{GITHUB_HOST}:aud": AUDIENCE}},
+    {"StringLike": {f"{GITHUB_HOST}:sub": "*"}},
+    {"StringLike": {f"{GITHUB_HOST}:sub": "repo:*"}},
+    {"StringNotLike": {f"{GITHUB_HOST}:sub": "repo:evil/*"}},
+    {"ForAllValues:StringLike": {f"{GITHUB_HOST}:sub": "repo:acme/app:*"}},
+], ids=["none", "aud-only", "star", "every-repo", "negated", "for-all-values"])
+def test_guard_create_role(iam, github, condition):
+    """CreateRole refuses a trust policy that lets any GitHub repository in,
+    with AWS's code, status and message."""
+    _, account = github
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="guarded", AssumeRolePolicyDocument=github_trust(account, condition))
+    assert error_of(e) == ("MalformedPolicyDocument", 400)
+    assert e.value.response["Error"]["Message"] == guard_message(account)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_role(RoleName="guarded")
+    assert error_of(e) == ("NoSuchEntity", 404)
+
+
+def test_guard_update_assume_role_policy(iam, github):
+    _, account = github
+    scoped = {"StringEquals": {f"{GITHUB_HOST}:aud": AUDIENCE},
+              "StringLike": {f"{GITHUB_HOST}:sub": "repo:acme/app:*"}}
+    iam.create_role(RoleName="guard-update", AssumeRolePolicyDocument=github_trust(account, scoped))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(
+            RoleName="guard-update",
+            PolicyDocument=github_trust(account, {"StringEquals": {f"{GITHUB_HOST}:aud": AUDIENCE}}))
+    assert error_of(e) == ("MalformedPolicyDocument", 400)
+    assert e.value.response["Error"]["Message"] == guard_message(account)
+    # The role keeps its scoped trust policy.
+    doc = iam.get_role(RoleName="guard-update")["Role"]["AssumeRolePolicyDocument"]
+    assert doc["Statement"][0]["Condition"]["StringLike"] == {f"{GITHUB_HOST}:sub": "repo:acme/app:*"}
+    # A scoped update goes through.
+    narrower = {"StringEquals": {f"{GITHUB_HOST}:sub": "repo:acme/app:ref:refs/heads/main"}}
+    iam.update_assume_role_policy(RoleName="guard-update",
+                                  PolicyDocument=github_trust(account, narrower))
+    doc = iam.get_role(RoleName="guard-update")["Role"]["AssumeRolePolicyDocument"]
+    assert doc["Statement"][0]["Condition"] == narrower
+    iam.delete_role(RoleName="guard-update")
+
+
+def test_guard_operator_marked_issuer(iam, github):
+    """A provider tagged tegata:shared-issuer=true is guarded as GitHub is;
+    the same trust policy passes before the tag is set."""
+    _, account = github
+    url = "https://ci.shared.example.com"
+    arn = iam.create_open_id_connect_provider(
+        Url=url, ClientIDList=[AUDIENCE], ThumbprintList=[GITHUB_THUMBPRINT])["OpenIDConnectProviderArn"]
+    key = "ci.shared.example.com"
+    open_trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{key}:aud": AUDIENCE}}}]})
+    iam.create_role(RoleName="guard-unmarked", AssumeRolePolicyDocument=open_trust)
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn,
+                                     Tags=[{"Key": "tegata:shared-issuer", "Value": "true"}])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="guard-marked", AssumeRolePolicyDocument=open_trust)
+    assert error_of(e) == ("MalformedPolicyDocument", 400)
+    assert f"{key}:sub which is not scoped to all" in e.value.response["Error"]["Message"]
+    iam.delete_role(RoleName="guard-unmarked")
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)

@@ -275,11 +275,14 @@ static void test_dispatch_errors(void **state)
     assert_error(&resp, 413, "RequestEntityTooLarge");
 }
 
+/* GitHub with a sub condition: the identity-provider guard refuses one
+ * without (spec 3.3). */
 static const char trust[] =
-    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%"
-    "2C%22Principal%22%3A%7B%22Federated%22%3A%22arn%3Aaws%3Aiam%3A%3A123456789012%3Aoidc-"
-    "provider%2Ftoken.actions.githubusercontent.com%22%7D%2C%22Action%22%3A%22sts%"
-    "3AAssumeRoleWithWebIdentity%22%7D%5D%7D";
+    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2"
+    "C%22Principal%22%3A%7B%22Federated%22%3A%22arn%3Aaws%3Aiam%3A%3A123456789012%3Aoidc-provid"
+    "er%2Ftoken.actions.githubusercontent.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRoleWithWeb"
+    "Identity%22%2C%22Condition%22%3A%7B%22StringLike%22%3A%7B%22token.actions.githubuserconten"
+    "t.com%3Asub%22%3A%22repo%3Aacme%2Fapp%3A%2A%22%7D%7D%7D%5D%7D";
 
 static void test_write_then_reopen(void **state)
 {
