@@ -8,9 +8,9 @@
 const struct tg_iam_action *tg_iam_action_find(struct tg_cur name)
 {
     const struct tg_iam_action *tables[] = {tg_iam_provider_actions, tg_iam_role_actions,
-                                            tg_iam_policy_actions};
+                                            tg_iam_policy_actions, tg_iam_simulate_actions};
     const size_t counts[] = {tg_iam_provider_actions_n, tg_iam_role_actions_n,
-                             tg_iam_policy_actions_n};
+                             tg_iam_policy_actions_n, tg_iam_simulate_actions_n};
     for (size_t t = 0; t < TG_ARRAY_LEN(tables); t++) {
         for (size_t i = 0; i < counts[t]; i++) {
             if (tg_cur_eq_str(name, tables[t][i].name)) {

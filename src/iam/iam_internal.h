@@ -14,6 +14,8 @@ extern const struct tg_iam_action tg_iam_role_actions[]; /* iam_role.c */
 extern const size_t tg_iam_role_actions_n;
 extern const struct tg_iam_action tg_iam_policy_actions[]; /* iam_policy.c */
 extern const size_t tg_iam_policy_actions_n;
+extern const struct tg_iam_action tg_iam_simulate_actions[]; /* iam_simulate.c */
+extern const size_t tg_iam_simulate_actions_n;
 
 /* Store keys and ARNs. */
 #define TG_IAM_ROLE_KEY_CAP (TG_IAM_MAX_ROLE_NAME + 1) /* the lower-case role name and its NUL */

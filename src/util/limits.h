@@ -70,6 +70,12 @@
 #define TG_IAM_MAX_ARN 2048
 #define TG_IAM_MAX_ITEMS 1000             /* MaxItems upper bound */
 #define TG_IAM_DEFAULT_ITEMS 100          /* MaxItems default */
+#define TG_IAM_SIM_MAX_POLICIES 100       /* PolicyInputList members; a role's own policies come on top */
+#define TG_IAM_SIM_MAX_ACTIONS 100        /* ActionNames members */
+#define TG_IAM_SIM_MAX_RESOURCES 100      /* ResourceArns members */
+#define TG_IAM_SIM_MAX_CONTEXT 100        /* ContextEntries members */
+#define TG_IAM_SIM_MAX_CONTEXT_VALUES 100 /* ContextKeyValues of one entry */
+#define TG_IAM_SIM_MAX_CONTEXT_BYTES 262144 /* all context keys and values together */
 
 /* ---- store ---- */
 #define TG_STORE_MAX_DOC 4194304 /* one entity: 5 policy versions of 131,072 chars, JSON-escaped */
