@@ -66,4 +66,16 @@ struct tg_iam_action {
 /* The action named exactly name, or NULL. */
 const struct tg_iam_action *tg_iam_action_find(struct tg_cur name);
 
+/* ---- calls made with temporary credentials (iam_authz.c) ----
+ * The resource ARN a call of action (e.g. "GetRole") with parameters in
+ * acts on, as a role's permission policies match it: the role of RoleName,
+ * the policy of PolicyArn, the provider of OpenIDConnectProviderArn, what a
+ * Create* makes, else "*". NUL-terminated into out (cap bytes); -1 if it
+ * does not fit. */
+int tg_iam_request_resource(const struct tg_snapshot *snap, const char *action,
+                            const struct tg_form *in, char *out, size_t cap) TG_MUST_USE;
+/* The tags the call sets (Tags.member.N), for aws:RequestTag/ and
+ * aws:TagKeys; borrowed from in. At most max; 0 if the list is invalid. */
+size_t tg_iam_request_tags(const struct tg_form *in, struct tg_kv *out, size_t max);
+
 #endif

@@ -1177,17 +1177,93 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
     return rc;
 }
 
-/* Temporary credentials do not manage IAM: permission policies are not
- * evaluated yet, so only the administrator key may call IAM actions. */
-static int require_admin(const struct caller *who, const char *action, struct tg_error *err)
+/* The administrator key may call every IAM action; temporary credentials
+ * what their role's permission policies allow (its inline and attached
+ * managed policies, spec 4.5), for the action's resource (the entity it
+ * names) and the session's request context. */
+#define AUTHZ_MAX_POLICIES (TG_IAM_MAX_INLINE_POLICIES + TG_IAM_MAX_ATTACHED_POLICIES)
+
+static int authorize(struct tg_server *s, const struct tg_request *req, const struct caller *who,
+                     const struct tg_iam_action *a, const struct tg_form *form,
+                     struct tg_error *err)
 {
     if (!who->session) {
         return 0;
     }
-    return tg_error_set(err, TG_E_ACCESS_DENIED,
-                        "User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: "
-                        "iam:%s",
-                        who->sess.account_id, who->sess.role_name, who->sess.session_name, action);
+    int rc = -1;
+    struct tg_snapshot *snap = tg_snapshot_acquire(&s->holder);
+    const struct tg_policy **pols = malloc(AUTHZ_MAX_POLICIES * sizeof(*pols));
+    struct tg_sts_session_ctx *ctx = malloc(sizeof(*ctx));
+    char user[TG_IAM_MAX_ARN + 128], action[80], resource[TG_IAM_MAX_ARN + 1];
+    (void)tg_concat(user, sizeof(user), "arn:aws:sts::", who->sess.account_id, ":assumed-role/",
+                    who->sess.role_name, "/", who->sess.session_name, NULL);
+    (void)tg_concat(action, sizeof(action), "iam:", a->name, NULL);
+    if (pols == NULL || ctx == NULL ||
+        tg_iam_request_resource(snap, a->name, form, resource, sizeof(resource)) < 0) {
+        tg_error_code(err, TG_E_INTERNAL_FAILURE);
+        goto out;
+    }
+    /* The session's role as it is now: deleted, or deleted and made again
+     * (another role id), it grants nothing. */
+    char key[TG_IAM_MAX_ROLE_NAME + 1];
+    const struct tg_snap_role *role =
+        tg_snapshot_key_lower(tg_cur_str(who->sess.role_name), key, sizeof(key)) == 0
+            ? tg_snapshot_role(snap, tg_cur_str(key))
+            : NULL;
+    const char *role_id =
+        role != NULL ? json_string_value(json_object_get(role->e.doc, "role_id")) : NULL;
+    size_t n = 0;
+    if (role != NULL && role_id != NULL && strcmp(role_id, who->sess.role_id) == 0) {
+        for (size_t i = 0; i < role->n_inline && n < AUTHZ_MAX_POLICIES; i++) {
+            pols[n++] = role->inline_compiled[i];
+        }
+        const json_t *att = json_object_get(role->e.doc, "attached");
+        for (size_t i = 0; i < json_array_size(att) && n < AUTHZ_MAX_POLICIES; i++) {
+            const json_t *arn = json_array_get(att, i);
+            const struct tg_snap_policy *mp =
+                json_is_string(arn)
+                    ? tg_snapshot_policy_by_arn(
+                          snap, tg_cur_make(json_string_value(arn), json_string_length(arn)))
+                    : NULL;
+            if (mp != NULL && mp->compiled != NULL) {
+                pols[n++] = mp->compiled;
+            }
+        }
+    } else {
+        role = NULL;
+    }
+    struct tg_kv tags[TG_IAM_MAX_TAGS];
+    char ua[512];
+    header_text(req, "user-agent", ua, sizeof(ua));
+    struct tg_sts_call call = {
+        tg_time_now(), req->source_ip ? req->source_ip : "-",           ua, false,
+        tags,          tg_iam_request_tags(form, tags, TG_IAM_MAX_TAGS)};
+    tg_sts_session_context(ctx, &who->sess, role, &call);
+    struct tg_policy_request preq = {action, resource, NULL, NULL, ctx->entries, ctx->n};
+    enum tg_policy_decision d = tg_policy_authorize(pols, n, NULL, 0, &preq, NULL, NULL);
+    if (d == TG_POLICY_ALLOW) {
+        rc = 0;
+        goto out;
+    }
+    /* AWS's messages of an identity-policy denial. */
+    if (d == TG_POLICY_DENY_EXPLICIT) {
+        tg_error_set(err, TG_E_ACCESS_DENIED,
+                     "User: %s is not authorized to perform: %s on resource: %s with an explicit "
+                     "deny in an identity-based policy",
+                     user, action, resource);
+    } else {
+        tg_error_set(err, TG_E_ACCESS_DENIED,
+                     "User: %s is not authorized to perform: %s on resource: %s because no "
+                     "identity-based policy allows the %s action",
+                     user, action, resource, action);
+    }
+    tg_error_detail(err, "%s of role %s: %s (%zu policies)", action,
+                    role != NULL ? role->arn : "(gone)", tg_policy_decision_name(d), n);
+out:
+    free(pols);
+    free(ctx);
+    tg_snapshot_release(snap);
+    return rc;
 }
 
 static void respond_text(struct tg_response *resp, int status, const char *text)
@@ -1285,7 +1361,7 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     struct caller who;
     int auth_rc = authenticate(s, req, "iam", &who, &err);
     if (auth_rc == 0) {
-        auth_rc = require_admin(&who, a->name, &err);
+        auth_rc = authorize(s, req, &who, a, &form, &err);
     }
     tg_wipe(&who, sizeof(who));
     if (auth_rc < 0) {

@@ -776,6 +776,98 @@ struct tg_cur tg_sts_awrwi_decision(struct tg_sts_awrwi *st)
     return tg_buf_cur(&st->decision);
 }
 
+/* ---- the context of a session's calls ------------------------------------------ */
+
+/* A NUL-terminated copy of the parts in c->text, or NULL if full. */
+static const char *sctx_text(struct tg_sts_session_ctx *c, const char *a, struct tg_cur b)
+{
+    size_t an = strlen(a);
+    if (an + b.len + 1 > sizeof(c->text) - c->used) {
+        return NULL;
+    }
+    char *d = c->text + c->used;
+    memcpy(d, a, an);
+    memcpy(d + an, b.ptr, b.len);
+    d[an + b.len] = '\0';
+    c->used += an + b.len + 1;
+    return d;
+}
+
+static void sctx_add(struct tg_sts_session_ctx *c, const char *key, const char *value)
+{
+    if (key == NULL || value == NULL || c->n >= TG_STS_SESSION_KEYS) {
+        return;
+    }
+    c->one[c->n] = value;
+    c->entries[c->n].key = key;
+    c->entries[c->n].values = &c->one[c->n];
+    c->entries[c->n].n_values = 1;
+    c->n++;
+}
+
+void tg_sts_session_context(struct tg_sts_session_ctx *c, const struct tg_creds_session *s,
+                            const struct tg_snap_role *role, const struct tg_sts_call *call)
+{
+    static const struct tg_cur none = {(const uint8_t *)"", 0};
+    char buf[TG_IAM_MAX_ARN + 128];
+    c->n = 0;
+    c->used = 0;
+
+    tg_time_iso8601(call->now, buf);
+    sctx_add(c, "aws:CurrentTime", sctx_text(c, buf, none));
+    (void)tg_fmt_i64(call->now, buf);
+    sctx_add(c, "aws:EpochTime", sctx_text(c, buf, none));
+    sctx_add(c, "aws:SourceIp", call->source_ip);
+    sctx_add(c, "aws:UserAgent", call->user_agent);
+    sctx_add(c, "aws:SecureTransport", call->secure ? "true" : "false");
+    /* spec 4.4: for a role session aws:PrincipalArn is the role's ARN */
+    sctx_add(c, "aws:PrincipalArn", role != NULL ? role->arn : NULL);
+    sctx_add(c, "aws:PrincipalAccount", s->account_id);
+    sctx_add(c, "aws:PrincipalType", "AssumedRole");
+    (void)tg_concat(buf, sizeof(buf), s->role_id, ":", s->session_name, NULL);
+    sctx_add(c, "aws:userid", sctx_text(c, buf, none));
+    tg_time_iso8601(s->issued, buf);
+    sctx_add(c, "aws:TokenIssueTime", sctx_text(c, buf, none));
+    if (s->provider_arn[0] != '\0') {
+        sctx_add(c, "aws:FederatedProvider", s->provider_arn);
+        /* spec 3.1: sub stays in the context of the session's calls */
+        const char *part = strstr(s->provider_arn, ":oidc-provider/");
+        if (part != NULL && s->subject[0] != '\0') {
+            const char *key = sctx_text(c, part + strlen(":oidc-provider/"), tg_cur_str(":sub"));
+            sctx_add(c, key, s->subject);
+        }
+    }
+    if (s->source_identity[0] != '\0') {
+        sctx_add(c, "aws:SourceIdentity", s->source_identity);
+    }
+    const json_t *tags = role != NULL ? json_object_get(role->e.doc, "tags") : NULL;
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "Key"));
+        const char *v = json_string_value(json_object_get(t, "Value"));
+        if (k != NULL && v != NULL) {
+            sctx_add(c, sctx_text(c, "aws:PrincipalTag/", tg_cur_str(k)), v);
+        }
+    }
+    size_t n_keys = 0;
+    for (size_t k = 0; k < call->n_tags && k < TG_IAM_MAX_TAGS; k++) {
+        const char *key = sctx_text(c, "", call->tags[k].key);
+        sctx_add(c, sctx_text(c, "aws:RequestTag/", call->tags[k].key),
+                 sctx_text(c, "", call->tags[k].value));
+        if (key != NULL) {
+            c->tag_keys[n_keys++] = key;
+        }
+    }
+    if (n_keys > 0 && c->n < TG_STS_SESSION_KEYS) {
+        c->entries[c->n].key = "aws:TagKeys";
+        c->entries[c->n].values = c->tag_keys;
+        c->entries[c->n].n_values = n_keys;
+        c->n++;
+    }
+}
+
 /* ---- GetCallerIdentity -------------------------------------------------------- */
 
 void tg_sts_caller_identity_session(const struct tg_creds_session *s, struct tg_xml *xml)

@@ -91,6 +91,43 @@ void tg_sts_awrwi_note(struct tg_sts_awrwi *st, const char *key, const char *val
 struct tg_cur tg_sts_awrwi_decision(struct tg_sts_awrwi *st);
 void tg_sts_awrwi_free(struct tg_sts_awrwi *st);
 
+/* ---- the request context of a session's calls (spec 4.4, 4.5, 3.1) ------
+ * The condition keys of a call made with temporary credentials, for the
+ * role's permission policies: aws:CurrentTime, aws:EpochTime,
+ * aws:SourceIp, aws:UserAgent, aws:SecureTransport, aws:PrincipalArn (the
+ * role), aws:PrincipalAccount, aws:PrincipalType ("AssumedRole"),
+ * aws:userid ("AROA...:SESSION"), aws:TokenIssueTime,
+ * aws:FederatedProvider, aws:SourceIdentity (when set),
+ * aws:PrincipalTag/KEY (the role's tags), aws:RequestTag/KEY and
+ * aws:TagKeys (the tags the call sets) and, carried from the token,
+ * <provider>:sub. */
+
+#define TG_STS_SESSION_KEYS (14 + 2 * TG_IAM_MAX_TAGS)
+
+/* What the shell knows of the call. */
+struct tg_sts_call {
+    int64_t now; /* seconds */
+    const char *source_ip;
+    const char *user_agent;
+    bool secure;              /* over TLS */
+    const struct tg_kv *tags; /* the tags the call sets; borrowed */
+    size_t n_tags;
+};
+
+struct tg_sts_session_ctx {
+    struct tg_policy_ctx_entry entries[TG_STS_SESSION_KEYS];
+    size_t n;
+    const char *one[TG_STS_SESSION_KEYS]; /* each single value */
+    const char *tag_keys[TG_IAM_MAX_TAGS];
+    char text[32768]; /* keys and values that are not borrowed */
+    size_t used;
+};
+
+/* Fills c for session s of role (its tags; may be NULL). Strings are
+ * borrowed from s, role and call, which must outlive c. */
+void tg_sts_session_context(struct tg_sts_session_ctx *c, const struct tg_creds_session *s,
+                            const struct tg_snap_role *role, const struct tg_sts_call *call);
+
 /* GetCallerIdentity for an assumed-role session (spec 5.3): UserId
  * "AROA...:SESSION", Account, Arn "arn:aws:sts::ACCT:assumed-role/ROLE/SESSION". */
 void tg_sts_caller_identity_session(const struct tg_creds_session *s, struct tg_xml *xml);

@@ -1102,3 +1102,100 @@ def test_audit_file_and_log_hold_no_secret_and_every_decision(world):
         dump = json.dumps(decision).lower()
         for s in trace:
             assert s.lower() in dump, f"decision for {session} lacks {s!r}: {decision}"
+
+
+# ---- calls made with the temporary credentials (issue 4 item 5) ------------------------
+
+
+def iam_client(server, creds):
+    import boto3
+    import botocore.config
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"], region_name="us-east-1").client(
+        "iam", endpoint_url=server.url,
+        config=botocore.config.Config(retries={"total_max_attempts": 1}))
+
+
+def test_session_permissions_decide_iam_calls(world, gh):
+    """Temporary credentials may call what their role's inline and attached
+    policies allow, for the entity the call names, with the session's
+    context keys (spec 4.5): the role's own tags, the token's sub carried
+    into the session, aws:PrincipalArn."""
+    admin = world.server.iam()
+    host = gh.host
+    name = "gh-operator"
+    role_arn = create_role(world.server, name, gh.trust)
+    admin.tag_role(RoleName=name, Tags=[{"Key": "team", "Value": "platform"}])
+    admin.put_role_policy(RoleName=name, PolicyName="self", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["iam:GetRole", "iam:ListRoleTags"],
+             "Resource": "arn:aws:iam::*:role/${aws:PrincipalTag/team}-*"},
+            {"Effect": "Allow", "Action": "iam:GetRole",
+             "Resource": f"arn:aws:iam::*:role/{name}",
+             "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/gh-oper*"}}},
+            {"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*",
+             "Condition": {"StringLike": {f"{host}:sub": "repo:acme/app:ref:refs/heads/*"}}},
+        ]}))
+    managed = admin.create_policy(PolicyName="no-tagging", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "iam:ListRoleTags", "Resource": "*"}]}))["Policy"]["Arn"]
+    admin.attach_role_policy(RoleName=name, PolicyArn=managed)
+    create_role(world.server, "platform-builds", gh.trust)
+
+    r = world.assume(role_arn, gh.iss.mint(I.github_claims()))
+    iam = iam_client(world.server, r["Credentials"])
+    # Its own role, on the condition of aws:PrincipalArn; another by the
+    # policy variable of its tag.
+    assert iam.get_role(RoleName=name)["Role"]["Arn"] == role_arn
+    assert iam.get_role(RoleName="platform-builds")["Role"]["RoleName"] == "platform-builds"
+    # The sub of the token, carried into the session, allows ListRoles.
+    names = [x["RoleName"] for x in iam.list_roles()["Roles"]]
+    assert name in names
+
+    def denied(call, action, resource, explicit=False):
+        with pytest.raises(botocore.exceptions.ClientError) as ei:
+            call()
+        err = ei.value.response["Error"]
+        assert (err["Code"], ei.value.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+            ("AccessDenied", 403), err
+        user = r["AssumedRoleUser"]["Arn"]
+        why = ("with an explicit deny in an identity-based policy" if explicit
+               else f"because no identity-based policy allows the {action} action")
+        assert err["Message"] == (f"User: {user} is not authorized to perform: {action} on "
+                                  f"resource: {resource} {why}")
+
+    denied(lambda: iam.get_role(RoleName="gh-deploy"), "iam:GetRole",
+           f"arn:aws:iam::{world.account}:role/gh-deploy")
+    denied(lambda: iam.list_role_tags(RoleName="platform-builds"), "iam:ListRoleTags",
+           f"arn:aws:iam::{world.account}:role/platform-builds", explicit=True)
+    denied(lambda: iam.create_role(RoleName="x", AssumeRolePolicyDocument=json.dumps(gh.trust)),
+           "iam:CreateRole", f"arn:aws:iam::{world.account}:role/x")
+    denied(lambda: iam.delete_role_policy(RoleName=name, PolicyName="self"),
+           "iam:DeleteRolePolicy", role_arn)
+
+    # A pull-request token's session: the sub no longer matches ListRoles.
+    pr = world.assume(role_arn, gh.iss.mint(I.github_claims(context="pull_request")))
+    iam_pr = iam_client(world.server, pr["Credentials"])
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        iam_pr.list_roles()
+    assert ei.value.response["Error"]["Code"] == "AccessDenied"
+
+    # The role changes take effect on live sessions; a role made again is
+    # another role: the old sessions get nothing from it.
+    admin.detach_role_policy(RoleName=name, PolicyArn=managed)
+    assert iam.list_role_tags(RoleName="platform-builds")["Tags"] == []
+    admin.delete_role_policy(RoleName=name, PolicyName="self")
+    admin.untag_role(RoleName=name, TagKeys=["team"])
+    admin.delete_role(RoleName=name)
+    create_role(world.server, name, gh.trust)
+    admin.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}))
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        iam.get_role(RoleName=name)
+    assert ei.value.response["Error"]["Code"] == "AccessDenied"
+    admin.delete_role_policy(RoleName=name, PolicyName="all")
+    admin.delete_role(RoleName=name)
+    admin.delete_role(RoleName="platform-builds")
+    admin.delete_policy(PolicyArn=managed)

@@ -31,11 +31,14 @@ static const char trust[] =
     "\"repo:acme/app:*\"}}}]}";
 
 /* A trust policy on a claim AWS does not carry into the context. */
+/* The repository claim decides; sub is scoped to the organisation only, as
+ * the identity-provider guard wants some sub condition (spec 3.3). */
 static const char trust_repository[] =
     "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{"
     "\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\","
     "\"Condition\":{\"StringEquals\":{\"token.actions.githubusercontent.com:repository\":"
-    "\"acme/app\",\"token.actions.githubusercontent.com:aud\":\"sts.amazonaws.com\"}}}]}";
+    "\"acme/app\",\"token.actions.githubusercontent.com:aud\":\"sts.amazonaws.com\"},"
+    "\"StringLike\":{\"token.actions.githubusercontent.com:sub\":\"repo:acme/*\"}}}]}";
 
 struct sts_fx {
     struct iam_fx fx;
@@ -463,6 +466,86 @@ static void test_claims_beyond_aws(void **state)
     free(tok);
 }
 
+/* The values of key in c (case-insensitive), or NULL. */
+static const struct tg_policy_ctx_entry *sctx_get(const struct tg_sts_session_ctx *c,
+                                                  const char *key)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcasecmp(c->entries[i].key, key) == 0) {
+            return &c->entries[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *sctx_one(const struct tg_sts_session_ctx *c, const char *key)
+{
+    const struct tg_policy_ctx_entry *e = sctx_get(c, key);
+    if (e == NULL) {
+        return NULL;
+    }
+    assert_int_equal(e->n_values, 1);
+    return e->values[0];
+}
+
+static void test_session_context(void **state)
+{
+    struct sts_fx *f = *state;
+    assert_int_equal(fx_call(&f->fx, "TagRole", "RoleName", "deploy", "Tags.member.1.Key", "team",
+                             "Tags.member.1.Value", "platform", NULL),
+                     TG_OK);
+    const struct tg_snap_role *role = tg_snapshot_role(f->fx.snap, tg_cur_str("deploy"));
+    assert_non_null(role);
+    struct tg_creds_session sess;
+    memset(&sess, 0, sizeof(sess));
+    (void)tg_concat(sess.account_id, sizeof(sess.account_id), FX_ACCOUNT, NULL);
+    (void)tg_concat(sess.role_name, sizeof(sess.role_name), "deploy", NULL);
+    (void)tg_concat(sess.role_id, sizeof(sess.role_id), "AROAEXAMPLEEXAMPLE12", NULL);
+    (void)tg_concat(sess.session_name, sizeof(sess.session_name), "ci-42", NULL);
+    (void)tg_concat(sess.provider_arn, sizeof(sess.provider_arn), PROVIDER_ARN, NULL);
+    (void)tg_concat(sess.subject, sizeof(sess.subject), "repo:acme/app:ref:refs/heads/main", NULL);
+    sess.issued = NOW - 60;
+    sess.expires = NOW + 3540;
+    struct tg_kv tags[2] = {{tg_cur_str("env"), tg_cur_str("prod")},
+                            {tg_cur_str("owner"), tg_cur_str("")}};
+    struct tg_sts_call call = {NOW, "203.0.113.7", "aws-cli/2.9", false, tags, 2};
+    struct tg_sts_session_ctx *c = malloc(sizeof(*c));
+    assert_non_null(c);
+    tg_sts_session_context(c, &sess, role, &call);
+    assert_string_equal(sctx_one(c, "aws:CurrentTime"), "2026-01-01T00:00:00Z");
+    assert_string_equal(sctx_one(c, "aws:EpochTime"), "1767225600");
+    assert_string_equal(sctx_one(c, "aws:SourceIp"), "203.0.113.7");
+    assert_string_equal(sctx_one(c, "aws:UserAgent"), "aws-cli/2.9");
+    assert_string_equal(sctx_one(c, "aws:SecureTransport"), "false");
+    assert_string_equal(sctx_one(c, "aws:PrincipalArn"), ROLE_ARN);
+    assert_string_equal(sctx_one(c, "aws:PrincipalAccount"), FX_ACCOUNT);
+    assert_string_equal(sctx_one(c, "aws:PrincipalType"), "AssumedRole");
+    assert_string_equal(sctx_one(c, "aws:userid"), "AROAEXAMPLEEXAMPLE12:ci-42");
+    assert_string_equal(sctx_one(c, "aws:TokenIssueTime"), "2025-12-31T23:59:00Z");
+    assert_string_equal(sctx_one(c, "aws:FederatedProvider"), PROVIDER_ARN);
+    assert_string_equal(sctx_one(c, "token.actions.githubusercontent.com:sub"),
+                        "repo:acme/app:ref:refs/heads/main");
+    assert_string_equal(sctx_one(c, "aws:PrincipalTag/team"), "platform");
+    assert_string_equal(sctx_one(c, "aws:RequestTag/env"), "prod");
+    assert_string_equal(sctx_one(c, "aws:RequestTag/owner"), "");
+    const struct tg_policy_ctx_entry *keys = sctx_get(c, "aws:TagKeys");
+    assert_non_null(keys);
+    assert_int_equal(keys->n_values, 2);
+    assert_string_equal(keys->values[1], "owner");
+    assert_null(sctx_get(c, "aws:SourceIdentity"));
+    /* Without the role (it was deleted) and without a provider. */
+    sess.provider_arn[0] = '\0';
+    (void)tg_concat(sess.source_identity, sizeof(sess.source_identity), "alice", NULL);
+    call.n_tags = 0;
+    tg_sts_session_context(c, &sess, NULL, &call);
+    assert_null(sctx_get(c, "aws:PrincipalArn"));
+    assert_null(sctx_get(c, "aws:PrincipalTag/team"));
+    assert_null(sctx_get(c, "aws:FederatedProvider"));
+    assert_null(sctx_get(c, "aws:TagKeys"));
+    assert_string_equal(sctx_one(c, "aws:SourceIdentity"), "alice");
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_and_provider_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_beyond_aws, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_context, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
