@@ -1098,6 +1098,75 @@ static int run_awrwi(struct tg_server *s, const struct tg_request *req, const st
     return rc;
 }
 
+/* CloudTrail's userIdentity of a call signed with temporary credentials. */
+static void put_session_identity(struct tg_json_w *w, const struct tg_creds_session *sess)
+{
+    char principal[TG_IAM_MAX_ARN + 128], arn[TG_IAM_MAX_ARN + 128];
+    (void)tg_concat(principal, sizeof(principal), sess->role_id, ":", sess->session_name, NULL);
+    (void)tg_concat(arn, sizeof(arn), "arn:aws:sts::", sess->account_id, ":assumed-role/",
+                    sess->role_name, "/", sess->session_name, NULL);
+    tg_json_w_object(w);
+    tg_json_w_key(w, "type");
+    tg_json_w_string(w, "AssumedRole");
+    tg_json_w_key(w, "principalId");
+    tg_json_w_string(w, principal);
+    tg_json_w_key(w, "accountId");
+    tg_json_w_string(w, sess->account_id);
+    tg_json_w_key(w, "accessKeyId");
+    tg_json_w_string(w, sess->access_key_id);
+    tg_json_w_key(w, "arn");
+    tg_json_w_string(w, arn);
+    tg_json_w_key(w, "webIdFederationData");
+    tg_json_w_object(w);
+    tg_json_w_key(w, "federatedProvider");
+    tg_json_w_string(w, sess->provider_arn);
+    tg_json_w_key(w, "subject");
+    tg_json_w_string(w, sess->subject);
+    tg_json_w_object_end(w);
+    tg_json_w_object_end(w);
+}
+
+/* The audit event of an IAM call made with temporary credentials: who, and
+ * the decision of the role's permission policies with its trace. */
+static void audit_iam(struct tg_server *s, const struct tg_request *req,
+                      struct tg_random_pool *pool, const struct tg_creds_session *sess,
+                      const char *name, struct tg_cur decision, const struct tg_error *err,
+                      const char *request_id)
+{
+    struct tg_audit_event ev;
+    char ua[512];
+    header_text(req, "user-agent", ua, sizeof(ua));
+    if (tg_audit_event_begin(
+            &ev, tg_time_now_ms(), "iam.amazonaws.com", name, s->region ? s->region : "us-east-1",
+            req->source_ip ? req->source_ip : "-", ua, request_id, tg_random_pool_draw, pool) < 0) {
+        return;
+    }
+    const struct tg_cur *token = find_header(req, "x-amz-security-token");
+    if (token != NULL) {
+        tg_audit_event_forbid(&ev, *token);
+    }
+    struct tg_buf scratch;
+    tg_buf_init(&scratch, TG_AUDIT_MAX_LINE);
+    struct tg_json_w w;
+    tg_json_w_init(&w, &scratch);
+    put_session_identity(&w, sess);
+    audit_put(&ev, "userIdentity", &w);
+    if (decision.len > 0) {
+        tg_json_w_raw(&w, decision);
+    } else {
+        tg_json_w_object(&w);
+        tg_json_w_key(&w, "reason");
+        tg_json_w_string(&w, "the decision trace could not be recorded (too large)");
+        tg_json_w_object_end(&w);
+    }
+    audit_put(&ev, "decision", &w);
+    tg_buf_free(&scratch);
+    audit_error(&ev, err);
+    if (tg_audit_write(s->audit, &ev) < 0) {
+        tg_server_log("error: the audit event of %s was not written whole", request_id);
+    }
+}
+
 static int run_caller_identity(struct tg_server *s, const struct tg_request *req,
                                struct tg_random_pool *pool, struct tg_response *resp,
                                struct tg_error *err)
@@ -1130,30 +1199,7 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
         struct tg_json_w w;
         tg_json_w_init(&w, &scratch);
         if (rc == 0 && who.session) {
-            char principal[TG_IAM_MAX_ARN + 128], arn[TG_IAM_MAX_ARN + 128];
-            (void)tg_concat(principal, sizeof(principal), who.sess.role_id, ":",
-                            who.sess.session_name, NULL);
-            (void)tg_concat(arn, sizeof(arn), "arn:aws:sts::", who.sess.account_id,
-                            ":assumed-role/", who.sess.role_name, "/", who.sess.session_name, NULL);
-            tg_json_w_object(&w);
-            tg_json_w_key(&w, "type");
-            tg_json_w_string(&w, "AssumedRole");
-            tg_json_w_key(&w, "principalId");
-            tg_json_w_string(&w, principal);
-            tg_json_w_key(&w, "accountId");
-            tg_json_w_string(&w, who.sess.account_id);
-            tg_json_w_key(&w, "accessKeyId");
-            tg_json_w_string(&w, who.sess.access_key_id);
-            tg_json_w_key(&w, "arn");
-            tg_json_w_string(&w, arn);
-            tg_json_w_key(&w, "webIdFederationData");
-            tg_json_w_object(&w);
-            tg_json_w_key(&w, "federatedProvider");
-            tg_json_w_string(&w, who.sess.provider_arn);
-            tg_json_w_key(&w, "subject");
-            tg_json_w_string(&w, who.sess.subject);
-            tg_json_w_object_end(&w);
-            tg_json_w_object_end(&w);
+            put_session_identity(&w, &who.sess);
         } else if (rc == 0) {
             tg_json_w_object(&w);
             tg_json_w_key(&w, "type");
@@ -1185,7 +1231,7 @@ static int run_caller_identity(struct tg_server *s, const struct tg_request *req
 
 static int authorize(struct tg_server *s, const struct tg_request *req, const struct caller *who,
                      const struct tg_iam_action *a, const struct tg_form *form,
-                     struct tg_error *err)
+                     struct tg_buf *trace, struct tg_error *err)
 {
     if (!who->session) {
         return 0;
@@ -1240,7 +1286,25 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
         tags,          tg_iam_request_tags(form, tags, TG_IAM_MAX_TAGS)};
     tg_sts_session_context(ctx, &who->sess, role, &call);
     struct tg_policy_request preq = {action, resource, NULL, NULL, ctx->entries, ctx->n};
-    enum tg_policy_decision d = tg_policy_authorize(pols, n, NULL, 0, &preq, NULL, NULL);
+    /* The audit event's decision: what was asked, of which role, and the
+     * trace of every policy, statement and condition. */
+    struct tg_json_w w;
+    tg_json_w_init(&w, trace);
+    tg_json_w_object(&w);
+    tg_json_w_key(&w, "action");
+    tg_json_w_string(&w, action);
+    tg_json_w_key(&w, "resource");
+    tg_json_w_string(&w, resource);
+    tg_json_w_key(&w, "role");
+    tg_json_w_string(&w, role != NULL ? role->arn : NULL);
+    tg_json_w_key(&w, "policies");
+    enum tg_policy_decision d = tg_policy_authorize(pols, n, NULL, 0, &preq, NULL, &w);
+    tg_json_w_key(&w, "decision");
+    tg_json_w_string(&w, tg_policy_decision_name(d));
+    tg_json_w_object_end(&w);
+    if (tg_json_w_finish(&w) < 0) {
+        tg_buf_reset(trace); /* the event then says the trace did not fit */
+    }
     if (d == TG_POLICY_ALLOW) {
         rc = 0;
         goto out;
@@ -1359,15 +1423,23 @@ void tg_server_handle(struct tg_server *s, const struct tg_request *req, struct 
     }
     snprintf(action, sizeof(action), "%s", a->name);
     struct caller who;
-    int auth_rc = authenticate(s, req, "iam", &who, &err);
-    if (auth_rc == 0) {
-        auth_rc = authorize(s, req, &who, a, &form, &err);
+    struct tg_buf trace;
+    tg_buf_init(&trace, TG_AUDIT_DECISION_MAX);
+    int rc = authenticate(s, req, "iam", &who, &err);
+    bool audited = rc == 0 && who.session;
+    if (rc == 0) {
+        rc = authorize(s, req, &who, a, &form, &trace, &err);
+    }
+    if (rc == 0) {
+        rc = run_iam(s, a, &form, resp, &err);
+    }
+    if (audited) {
+        audit_iam(s, req, &pool, &who.sess, a->name, tg_buf_cur(&trace), rc == 0 ? NULL : &err,
+                  resp->request_id);
     }
     tg_wipe(&who, sizeof(who));
-    if (auth_rc < 0) {
-        goto fail;
-    }
-    if (run_iam(s, a, &form, resp, &err) < 0) {
+    tg_buf_free(&trace);
+    if (rc < 0) {
         goto fail;
     }
     goto log;

@@ -1174,6 +1174,26 @@ def test_session_permissions_decide_iam_calls(world, gh):
     denied(lambda: iam.delete_role_policy(RoleName=name, PolicyName="self"),
            "iam:DeleteRolePolicy", role_arn)
 
+    # Each call is in the audit log, with the decision of the role's
+    # policies; the session token is not.
+    events = [json.loads(line) for line in
+              world.server.audit_path.read_text().splitlines()]
+    mine = [e for e in events if e["eventSource"] == "iam.amazonaws.com"
+            and e["userIdentity"].get("accessKeyId") == r["Credentials"]["AccessKeyId"]]
+    by_name = {}
+    for e in mine:
+        by_name.setdefault(e["eventName"], []).append(e)
+    assert {"GetRole", "ListRoles", "ListRoleTags", "CreateRole"} <= set(by_name)
+    tags = by_name["ListRoleTags"][0]
+    assert tags["errorCode"] == "AccessDenied"
+    assert tags["decision"]["decision"] == "explicitDeny"
+    assert tags["decision"]["resource"] == f"arn:aws:iam::{world.account}:role/platform-builds"
+    assert [p["decision"] for p in tags["decision"]["policies"]] == ["allowed", "explicitDeny"]
+    ok = [e for e in by_name["GetRole"] if "errorCode" not in e]
+    assert ok and ok[0]["decision"]["decision"] == "allowed"
+    assert ok[0]["decision"]["role"] == role_arn
+    assert r["Credentials"]["SessionToken"] not in json.dumps(mine)
+
     # A pull-request token's session: the sub no longer matches ListRoles.
     pr = world.assume(role_arn, gh.iss.mint(I.github_claims(context="pull_request")))
     iam_pr = iam_client(world.server, pr["Credentials"])
