@@ -595,9 +595,10 @@ static bool zone_parse(struct tg_cur s, size_t i, int64_t *offset)
 }
 
 /*
- * The W3C profile of ISO 8601 that IAM documents (spec 4.4 Date):
- * YYYY-MM-DD, then optionally Thh:mm[:ss[.fraction]] and a zone; or epoch
- * seconds (digits only).
+ * The W3C profile of ISO 8601 that IAM documents (spec 4.4 Date): YYYY-MM
+ * (the first of the month) or YYYY-MM-DD, then optionally
+ * Thh:mm[:ss[.fraction]] and a zone; or epoch seconds (digits only, so a
+ * bare YYYY reads as seconds, as the parser takes it).
  */
 static bool date_parse(struct tg_cur s, struct tstamp *t)
 {
@@ -615,9 +616,18 @@ static bool date_parse(struct tg_cur s, struct tstamp *t)
     int h = 0;
     int mi = 0;
     int se = 0;
-    if (!fixed_digits(s, 0, 4, &y) || s.len < 10 || s.ptr[4] != '-' ||
-        !fixed_digits(s, 5, 2, &mo) || s.ptr[7] != '-' || !fixed_digits(s, 8, 2, &d) || mo < 1 ||
-        mo > 12 || d < 1 || d > days_in_month(y, mo)) {
+    if (!fixed_digits(s, 0, 4, &y) || s.len < 7 || s.ptr[4] != '-' || !fixed_digits(s, 5, 2, &mo) ||
+        mo < 1 || mo > 12) {
+        return false;
+    }
+    /* YYYY-MM is a date of the W3C profile too (spec 4.4 Date), and the
+     * parser accepts it: the month starts at its first midnight UTC. */
+    if (s.len == 7) {
+        t->sec = tg_time_from_civil(y, mo, 1, 0, 0, 0);
+        return true;
+    }
+    if (s.len < 10 || s.ptr[7] != '-' || !fixed_digits(s, 8, 2, &d) || d < 1 ||
+        d > days_in_month(y, mo)) {
         return false;
     }
     size_t i = 10;
@@ -951,12 +961,27 @@ static enum match null_eval(struct ectx *e, const struct condition *cd, bool pre
     return MATCH_NO;
 }
 
+/* A request set that "resolves to an empty data set": no values, or only
+ * empty strings (spec 4.4 Set operators: ForAllValues: is true "when the
+ * request set is empty / only empty string", ForAnyValue: false). */
+static bool set_empty(const struct tg_policy_ctx_entry *entry)
+{
+    for (size_t i = 0; i < entry->n_values; i++) {
+        if (entry->values[i] != NULL && entry->values[i][0] != '\0') {
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
  * One (operator, key) of a statement:
  *   - key absent: IfExists -> true; ForAnyValue: -> false; ForAllValues: ->
  *     true; otherwise false, or true for a negated operator (spec 4.4
  *     "Important" box). A present key without values counts as absent
- *     when there is no set operator, and as the empty set with one.
+ *     when there is no set operator; with one, a present key without
+ *     values or with only empty strings is the empty set (IfExists does
+ *     not apply: the key exists).
  *   - ForAllValues: every request value satisfies the operator;
  *     ForAnyValue: and plain operators: at least one does (for a plain
  *     operator on a multi-valued key, AWS's single-valued rule: any).
@@ -977,7 +1002,7 @@ static enum match cond_eval(struct ectx *e, const struct condition *cd,
         }
         return op_negated(cd->op) ? MATCH_YES : MATCH_NO;
     }
-    if (!present) {
+    if (cd->qual != SQ_NONE && set_empty(entry)) {
         return cd->qual == SQ_FOR_ALL_VALUES ? MATCH_YES : MATCH_NO;
     }
     bool all = cd->qual == SQ_FOR_ALL_VALUES;

@@ -1,9 +1,93 @@
 /* Fuzzes policy evaluation: a random policy and request context; the
- * decision must be the same with and without a trace. */
+ * decision must be the same with and without a trace, and
+ * tg_policy_authorize must agree with tg_policy_evaluate wherever spec 4.5
+ * says it must: the policy alone as the identity set, the policy in both
+ * sets, the policy as the only session policy of an allow-everything role,
+ * and (never allowed) as a session policy without identity policies. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "policy/policy.h"
+
+#define ALLOW_ALL                                                                                  \
+    "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\","            \
+    "\"Resource\":\"*\"}}"
+
+/* What decided must fit the decision (policy.h): Allow and explicit Deny
+ * name their statements, implicit deny none. */
+static void result_check(const struct tg_policy_result *res, enum tg_policy_decision d)
+{
+    if (res->decision != d) {
+        abort();
+    }
+    if ((d == TG_POLICY_DENY_IMPLICIT) != (res->n_matched == 0)) {
+        abort();
+    }
+}
+
+/* The decision of tg_policy_authorize with and without a result and a
+ * trace; all must agree, and the trace must be one JSON array. */
+static enum tg_policy_decision authorize_all(const struct tg_policy *const *id, size_t n_id,
+                                             const struct tg_policy *const *se, size_t n_se,
+                                             const struct tg_policy_request *req)
+{
+    enum tg_policy_decision d = tg_policy_authorize(id, n_id, se, n_se, req, NULL, NULL);
+    struct tg_policy_result res;
+    if (tg_policy_authorize(id, n_id, se, n_se, req, &res, NULL) != d) {
+        abort();
+    }
+    result_check(&res, d);
+    struct tg_buf tb;
+    tg_buf_init(&tb, 1 << 24);
+    struct tg_json_w w;
+    tg_json_w_init(&w, &tb);
+    if (tg_policy_authorize(id, n_id, se, n_se, req, &res, &w) != d) {
+        abort();
+    }
+    result_check(&res, d);
+    json_t *t = NULL;
+    if (tg_json_w_finish(&w) == 0) {
+        json_error_t jerr;
+        t = json_loadb((const char *)tb.ptr, tb.len, 0, &jerr);
+    }
+    if (t == NULL || !json_is_array(t) || json_array_size(t) != n_id + n_se) {
+        abort();
+    }
+    json_decref(t);
+    tg_buf_free(&tb);
+    return d;
+}
+
+/* spec 4.5: a Deny anywhere denies; otherwise an identity Allow is needed
+ * and, when there are session policies, a session Allow too. */
+static void authorize_checks(const struct tg_policy *p, const struct tg_policy_request *req,
+                             enum tg_policy_decision alone)
+{
+    const struct tg_policy *one[1] = {p};
+    if (authorize_all(one, 1, NULL, 0, req) != alone) {
+        abort();
+    }
+    if (authorize_all(one, 1, one, 1, req) != alone) {
+        abort();
+    }
+    enum tg_policy_decision only_session = authorize_all(NULL, 0, one, 1, req);
+    if (only_session !=
+        (alone == TG_POLICY_DENY_EXPLICIT ? TG_POLICY_DENY_EXPLICIT : TG_POLICY_DENY_IMPLICIT)) {
+        abort();
+    }
+    struct tg_policy *all = NULL;
+    struct tg_error err;
+    if (tg_policy_parse((const uint8_t *)ALLOW_ALL, strlen(ALLOW_ALL), TG_POLICY_IDENTITY, &all,
+                        &err) != 0) {
+        abort();
+    }
+    const struct tg_policy *everything[1] = {all};
+    if (authorize_all(everything, 1, one, 1, req) != alone) {
+        abort();
+    }
+    tg_policy_free(all);
+}
+
 /* input: kind byte, policy doc, '\x01', then lines: action \n resource \n ptype \n principal \n
  * key=v1|v2 ... */
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
@@ -85,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         abort();
     json_decref(t);
     tg_buf_free(&tb);
+    authorize_checks(p, &req, a);
     tg_policy_free(p);
     free(rest);
     return 0;

@@ -1,8 +1,10 @@
 /*
  * Unit tests of src/policy/eval.c: the seed evaluation vectors
  * (../shared/vectors/iam-policy/seed, checked against an independent
- * simulator), our own table (tests/unit/data/policy_eval/cases.json, one
- * rule of spec 4.2-4.5 per case), and the trace.
+ * simulator), our conformance table (tests/unit/data/policy_eval/cases.json:
+ * at least 240 cases, each citing the rule of spec 3-4 it checks, run
+ * through tg_policy_authorize with identity and session policies, and
+ * through tg_policy_evaluate where there is one policy), and the trace.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy/policy.h"
 
@@ -167,6 +170,115 @@ static enum tg_policy_decision eval_both(const struct tg_policy *p,
     return fast;
 }
 
+/* ---- evaluating a role's policies -------------------------------------------------- */
+
+#define CASE_MAX_POLICIES 8 /* per set, in one case */
+
+/* The compiled identity or session policies of one case. */
+struct pset {
+    struct tg_policy *p[CASE_MAX_POLICIES];
+    size_t n;
+};
+
+static void pset_add(struct pset *s, const json_t *doc, enum tg_policy_kind kind)
+{
+    assert_true(s->n < CASE_MAX_POLICIES);
+    s->p[s->n++] = compile(doc, kind);
+}
+
+/* A JSON array of documents (or NULL: none). */
+static void pset_add_all(struct pset *s, const json_t *docs, enum tg_policy_kind kind)
+{
+    if (docs == NULL) {
+        return;
+    }
+    assert_true(json_is_array(docs));
+    size_t i;
+    json_t *doc;
+    json_array_foreach(docs, i, doc)
+    {
+        pset_add(s, doc, kind);
+    }
+}
+
+static void pset_free(struct pset *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        tg_policy_free(s->p[i]);
+    }
+    s->n = 0;
+}
+
+static const struct tg_policy *const *pset_list(const struct pset *s)
+{
+    return (const struct tg_policy *const *)s->p;
+}
+
+/*
+ * tg_policy_authorize four times: without result and trace (the short
+ * path), with a result, with a trace, with both; all must agree. The trace
+ * must be one JSON array with an object per policy, each with its
+ * statements. Returns the decision; *res is the result collected without
+ * a trace (the run with both must report as many statements and keys),
+ * *trace_out (if not NULL) the parsed trace.
+ */
+static enum tg_policy_decision authorize_checked(const struct pset *id, const struct pset *se,
+                                                 const struct tg_policy_request *req,
+                                                 struct tg_policy_result *res, json_t **trace_out)
+{
+    enum tg_policy_decision fast =
+        tg_policy_authorize(pset_list(id), id->n, pset_list(se), se->n, req, NULL, NULL);
+    enum tg_policy_decision with_res =
+        tg_policy_authorize(pset_list(id), id->n, pset_list(se), se->n, req, res, NULL);
+    assert_int_equal(fast, with_res);
+    assert_int_equal(res->decision, with_res);
+
+    struct tg_buf b;
+    tg_buf_init(&b, 1 << 24);
+    struct tg_json_w w;
+    tg_json_w_init(&w, &b);
+    enum tg_policy_decision traced =
+        tg_policy_authorize(pset_list(id), id->n, pset_list(se), se->n, req, NULL, &w);
+    assert_int_equal(fast, traced);
+    assert_int_equal(tg_json_w_finish(&w), 0);
+    json_error_t jerr;
+    json_t *trace = json_loadb((const char *)b.ptr, b.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (trace == NULL || !json_is_array(trace)) {
+        fail_msg("authorize trace is not a JSON array: %s", jerr.text);
+    }
+    tg_buf_free(&b);
+    assert_int_equal(json_array_size(trace), id->n + se->n);
+    size_t i;
+    json_t *item;
+    json_array_foreach(trace, i, item)
+    {
+        const struct pset *s = i < id->n ? id : se;
+        size_t k = i < id->n ? i : i - id->n;
+        assert_string_equal(str_of(item, "set"), i < id->n ? "identity" : "session");
+        assert_int_equal(json_integer_value(json_object_get(item, "policy")), k);
+        assert_non_null(str_of(item, "decision"));
+        assert_int_equal(json_array_size(json_object_get(item, "statements")),
+                         tg_policy_statement_count(s->p[k]));
+    }
+
+    struct tg_policy_result both;
+    tg_buf_init(&b, 1 << 24);
+    tg_json_w_init(&w, &b);
+    assert_int_equal(
+        tg_policy_authorize(pset_list(id), id->n, pset_list(se), se->n, req, &both, &w), fast);
+    assert_int_equal(tg_json_w_finish(&w), 0);
+    tg_buf_free(&b);
+    assert_int_equal(both.n_matched, res->n_matched);
+    assert_int_equal(both.n_missing, res->n_missing);
+
+    if (trace_out != NULL) {
+        *trace_out = trace;
+    } else {
+        json_decref(trace);
+    }
+    return fast;
+}
+
 /* ---- the seed vectors --------------------------------------------------------- */
 
 static enum tg_policy_decision seed_expected(const char *s)
@@ -182,12 +294,15 @@ static enum tg_policy_decision seed_expected(const char *s)
 }
 
 /*
- * Every seed case runs. Identity policies ("policies") are evaluated as
- * TG_POLICY_IDENTITY against the request's resource and combined (any
- * explicit Deny, else any Allow, spec 4.5). A "resourcePolicy" is a role
- * trust policy here (the trust-* cases): it is evaluated as
- * TG_POLICY_TRUST with principal type Federated, no resource (the role is
- * the resource, spec 4.3), and alone decides (spec 4.5 item 4).
+ * Every seed case runs through tg_policy_authorize. Identity policies
+ * ("policies") are the identity set, compiled as TG_POLICY_IDENTITY and
+ * evaluated against the request's resource; there are no session policies
+ * (spec 4.5 item 5: the identity policies decide). A "resourcePolicy" is a
+ * role trust policy here (the trust-* cases): it is the one policy of the
+ * set, compiled as TG_POLICY_TRUST, with principal type Federated and no
+ * resource (the role is the resource, spec 4.3), and alone decides (spec
+ * 4.5 item 4). A case with one policy is also evaluated on its own with
+ * tg_policy_evaluate, which must agree.
  */
 static void test_seed_vectors(void **state)
 {
@@ -211,31 +326,27 @@ static void test_seed_vectors(void **state)
             .ctx = ctx.entries,
             .n_ctx = ctx.n,
         };
-        enum tg_policy_decision got = TG_POLICY_DENY_IMPLICIT;
+        struct pset identity = {{NULL}, 0};
+        struct pset session = {{NULL}, 0};
         json_t *rp = json_object_get(c, "resourcePolicy");
         if (rp != NULL) {
             assert_int_equal(json_array_size(json_object_get(c, "policies")), 0);
-            struct tg_policy *p = compile(rp, TG_POLICY_TRUST);
+            pset_add(&identity, rp, TG_POLICY_TRUST);
             req.resource = NULL;
             req.principal_type = "Federated";
             req.principal = str_of(rq, "principal");
-            got = eval_both(p, &req, NULL);
-            tg_policy_free(p);
         } else {
-            bool allow = false;
-            bool deny = false;
-            size_t k;
-            json_t *doc;
-            json_array_foreach(json_object_get(c, "policies"), k, doc)
-            {
-                struct tg_policy *p = compile(doc, TG_POLICY_IDENTITY);
-                enum tg_policy_decision d = eval_both(p, &req, NULL);
-                allow = allow || d == TG_POLICY_ALLOW;
-                deny = deny || d == TG_POLICY_DENY_EXPLICIT;
-                tg_policy_free(p);
+            pset_add_all(&identity, json_object_get(c, "policies"), TG_POLICY_IDENTITY);
+        }
+        struct tg_policy_result res;
+        enum tg_policy_decision got = authorize_checked(&identity, &session, &req, &res, NULL);
+        if (identity.n == 1) {
+            enum tg_policy_decision alone = eval_both(identity.p[0], &req, NULL);
+            if (alone != got) {
+                print_error("seed %s: tg_policy_evaluate says %s, tg_policy_authorize %s\n", id,
+                            tg_policy_decision_name(alone), tg_policy_decision_name(got));
+                failures++;
             }
-            got = deny ? TG_POLICY_DENY_EXPLICIT
-                       : (allow ? TG_POLICY_ALLOW : TG_POLICY_DENY_IMPLICIT);
         }
         enum tg_policy_decision want = seed_expected(str_of(c, "expected"));
         if (got != want) {
@@ -244,6 +355,7 @@ static void test_seed_vectors(void **state)
             failures++;
         }
         ran++;
+        pset_free(&identity);
         ctx_free(&ctx);
     }
     json_decref(root);
@@ -253,8 +365,14 @@ static void test_seed_vectors(void **state)
 
 /* ---- our table ------------------------------------------------------------------ */
 
+#define TABLE_MIN_CASES 240
+#define RULE_PREFIX "spec \xc2\xa7" /* "spec §" */
+
 static enum tg_policy_kind kind_of(const char *k)
 {
+    if (k == NULL) {
+        return TG_POLICY_IDENTITY;
+    }
     if (strcmp(k, "trust") == 0) {
         return TG_POLICY_TRUST;
     }
@@ -265,18 +383,160 @@ static enum tg_policy_kind kind_of(const char *k)
     return TG_POLICY_IDENTITY;
 }
 
+/* Does a statement of the authorize trace have this reason? */
 static bool trace_has_reason(const json_t *trace, const char *reason)
 {
     size_t i;
-    json_t *st;
-    json_array_foreach(trace, i, st)
+    json_t *pol;
+    json_array_foreach(trace, i, pol)
     {
-        const char *r = str_of(st, "reason");
-        if (r != NULL && strcmp(r, reason) == 0) {
-            return true;
+        size_t k;
+        json_t *st;
+        json_array_foreach(json_object_get(pol, "statements"), k, st)
+        {
+            const char *r = str_of(st, "reason");
+            if (r != NULL && strcmp(r, reason) == 0) {
+                return true;
+            }
         }
     }
     return false;
+}
+
+static const char *set_name(enum tg_policy_set s)
+{
+    return s == TG_POLICY_SET_SESSION ? "session" : "identity";
+}
+
+/* "matched": [["identity"|"session", policy, statement], ...] against
+ * res->matched, in order. Returns the number of failures (0 or 1). */
+static size_t check_matched(const char *id, const json_t *want, const struct tg_policy_result *res)
+{
+    bool ok = json_array_size(want) == res->n_matched && res->n_matched <= TG_POLICY_MAX_MATCHED;
+    for (size_t i = 0; ok && i < res->n_matched; i++) {
+        const json_t *w = json_array_get(want, i);
+        const char *set = json_string_value(json_array_get(w, 0));
+        ok = json_array_size(w) == 3 && set != NULL &&
+             strcmp(set, set_name(res->matched[i].set)) == 0 &&
+             json_integer_value(json_array_get(w, 1)) == (json_int_t)res->matched[i].policy &&
+             json_integer_value(json_array_get(w, 2)) == (json_int_t)res->matched[i].statement;
+    }
+    if (ok) {
+        return 0;
+    }
+    char *t = json_dumps(want, JSON_COMPACT);
+    print_error("case %s: matched %zu statement(s), want %s; got:", id, res->n_matched,
+                t != NULL ? t : "?");
+    free(t);
+    for (size_t i = 0; i < res->n_matched && i < TG_POLICY_MAX_MATCHED; i++) {
+        print_error(" [%s,%zu,%zu]", set_name(res->matched[i].set), res->matched[i].policy,
+                    res->matched[i].statement);
+    }
+    print_error("\n");
+    return 1;
+}
+
+/* "missing": ["key", ...] against res->missing, in order, keys compared
+ * case-insensitively (spec 4.4). */
+static size_t check_missing(const char *id, const json_t *want, const struct tg_policy_result *res)
+{
+    bool ok = json_array_size(want) == res->n_missing && res->n_missing <= TG_POLICY_MAX_MISSING;
+    for (size_t i = 0; ok && i < res->n_missing; i++) {
+        const char *w = json_string_value(json_array_get(want, i));
+        ok = w != NULL && strcasecmp(w, res->missing[i]) == 0;
+    }
+    if (ok) {
+        return 0;
+    }
+    char *t = json_dumps(want, JSON_COMPACT);
+    print_error("case %s: %zu missing key(s), want %s; got:", id, res->n_missing,
+                t != NULL ? t : "?");
+    free(t);
+    for (size_t i = 0; i < res->n_missing && i < TG_POLICY_MAX_MISSING; i++) {
+        print_error(" \"%s\"", res->missing[i]);
+    }
+    print_error("\n");
+    return 1;
+}
+
+/*
+ * One case of the table. "policy" (one document) or "policies" (a list) is
+ * the identity set, compiled as "kind" (trust, identity or session);
+ * "session_policies" (a list) the session set, compiled as
+ * TG_POLICY_SESSION. Returns the number of failures.
+ */
+static size_t table_case(const json_t *c)
+{
+    const char *id = str_of(c, "id");
+    size_t failures = 0;
+    json_t *one = json_object_get(c, "policy");
+    json_t *many = json_object_get(c, "policies");
+    json_t *sess = json_object_get(c, "session_policies");
+    if ((one == NULL) == (many == NULL)) {
+        print_error("case %s: needs exactly one of \"policy\" and \"policies\"\n", id);
+        return 1;
+    }
+    enum tg_policy_kind kind = kind_of(str_of(c, "kind"));
+    struct pset identity = {{NULL}, 0};
+    struct pset session = {{NULL}, 0};
+    if (one != NULL) {
+        pset_add(&identity, one, kind);
+    } else {
+        pset_add_all(&identity, many, kind);
+    }
+    pset_add_all(&session, sess, TG_POLICY_SESSION);
+
+    json_t *rq = json_object_get(c, "request");
+    struct ctx ctx;
+    ctx_build(json_object_get(rq, "context"), &ctx);
+    struct tg_policy_request req = {
+        .action = str_of(rq, "action"),
+        .resource = str_of(rq, "resource"),
+        .principal_type = str_of(rq, "principal_type"),
+        .principal = str_of(rq, "principal"),
+        .ctx = ctx.entries,
+        .n_ctx = ctx.n,
+    };
+    struct tg_policy_result res;
+    json_t *trace = NULL;
+    enum tg_policy_decision got = authorize_checked(&identity, &session, &req, &res, &trace);
+
+    /* One policy alone: tg_policy_evaluate must say the same. */
+    if (identity.n == 1 && session.n == 0) {
+        enum tg_policy_decision alone = eval_both(identity.p[0], &req, NULL);
+        if (alone != got) {
+            print_error("case %s: tg_policy_evaluate says %s, tg_policy_authorize %s\n", id,
+                        tg_policy_decision_name(alone), tg_policy_decision_name(got));
+            failures++;
+        }
+    }
+    const char *want = str_of(c, "expect");
+    assert_non_null(want);
+    if (strcmp(tg_policy_decision_name(got), want) != 0) {
+        char *t = json_dumps(trace, JSON_COMPACT);
+        print_error("case %s: got %s, want %s; trace %s\n", id, tg_policy_decision_name(got), want,
+                    t != NULL ? t : "?");
+        free(t);
+        failures++;
+    }
+    const char *reason = str_of(c, "reason");
+    if (reason != NULL && !trace_has_reason(trace, reason)) {
+        print_error("case %s: no statement with reason \"%s\"\n", id, reason);
+        failures++;
+    }
+    json_t *matched = json_object_get(c, "matched");
+    if (matched != NULL) {
+        failures += check_matched(id, matched, &res);
+    }
+    json_t *missing = json_object_get(c, "missing");
+    if (missing != NULL) {
+        failures += check_missing(id, missing, &res);
+    }
+    json_decref(trace);
+    ctx_free(&ctx);
+    pset_free(&identity);
+    pset_free(&session);
+    return failures;
 }
 
 static void test_table(void **state)
@@ -284,47 +544,40 @@ static void test_table(void **state)
     (void)state;
     json_t *root = load(CASES_FILE);
     json_t *cases = json_object_get(root, "cases");
-    assert_true(json_array_size(cases) >= 80);
+    json_t *seen = json_object();
+    assert_non_null(seen);
     size_t failures = 0;
     size_t i;
     json_t *c;
     json_array_foreach(cases, i, c)
     {
         const char *id = str_of(c, "id");
-        assert_non_null(id);
-        assert_non_null(str_of(c, "rule"));
-        json_t *rq = json_object_get(c, "request");
-        struct tg_policy *p = compile(json_object_get(c, "policy"), kind_of(str_of(c, "kind")));
-        struct ctx ctx;
-        ctx_build(json_object_get(rq, "context"), &ctx);
-        struct tg_policy_request req = {
-            .action = str_of(rq, "action"),
-            .resource = str_of(rq, "resource"),
-            .principal_type = str_of(rq, "principal_type"),
-            .principal = str_of(rq, "principal"),
-            .ctx = ctx.entries,
-            .n_ctx = ctx.n,
-        };
-        json_t *trace = NULL;
-        enum tg_policy_decision got = eval_both(p, &req, &trace);
-        const char *want = str_of(c, "expect");
-        if (strcmp(tg_policy_decision_name(got), want) != 0) {
-            char *t = json_dumps(trace, JSON_COMPACT);
-            print_error("case %s: got %s, want %s; trace %s\n", id, tg_policy_decision_name(got),
-                        want, t != NULL ? t : "?");
-            free(t);
+        const char *rule = str_of(c, "rule");
+        if (id == NULL) {
+            print_error("case #%zu has no id\n", i);
+            failures++;
+            continue;
+        }
+        if (json_object_get(seen, id) != NULL) {
+            print_error("case %s: id used twice\n", id);
             failures++;
         }
-        const char *reason = str_of(c, "reason");
-        if (reason != NULL && !trace_has_reason(trace, reason)) {
-            print_error("case %s: no statement with reason \"%s\"\n", id, reason);
+        assert_int_equal(json_object_set_new(seen, id, json_true()), 0);
+        /* Every case says which rule of the spec it checks. */
+        if (rule == NULL || strncmp(rule, RULE_PREFIX, strlen(RULE_PREFIX)) != 0) {
+            print_error("case %s: rule \"%s\" does not begin with \"" RULE_PREFIX "\"\n", id,
+                        rule != NULL ? rule : "(none)");
             failures++;
         }
-        json_decref(trace);
-        ctx_free(&ctx);
-        tg_policy_free(p);
+        failures += table_case(c);
     }
+    size_t n = json_array_size(cases);
+    json_decref(seen);
     json_decref(root);
+    if (n < TABLE_MIN_CASES) {
+        print_error("the table has %zu cases, at least %d wanted\n", n, TABLE_MIN_CASES);
+        failures++;
+    }
     assert_int_equal(failures, 0);
 }
 
