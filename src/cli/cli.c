@@ -13,6 +13,7 @@ static const char usage[] =
     "Commands:\n"
     "  serve      run the server (STS and IAM Query APIs); see 'tegata serve --help'\n"
     "  keys       manage the session key ring; see 'tegata keys --help'\n"
+    "  policy     check and simulate IAM policies; see 'tegata policy --help'\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
@@ -40,6 +41,9 @@ int tg_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "keys") == 0) {
         return tg_cli_keys(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "policy") == 0) {
+        return tg_cli_policy(argc - 1, argv + 1);
     }
     fprintf(stderr, "tegata: unknown command '%s'\n\n%s", cmd, usage);
     return 2;

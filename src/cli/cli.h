@@ -8,5 +8,6 @@
 int tg_cli_main(int argc, char **argv);
 int tg_cli_serve(int argc, char **argv);
 int tg_cli_keys(int argc, char **argv);
+int tg_cli_policy(int argc, char **argv);
 
 #endif

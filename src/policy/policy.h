@@ -183,4 +183,49 @@ typedef bool (*tg_policy_shared_fn)(const char *provider_key, void *ctx);
 int tg_policy_guard(const struct tg_policy *p, tg_policy_shared_fn shared, void *ctx,
                     struct tg_error *err) TG_MUST_USE;
 
+/* ---- lint ------------------------------------------------------------------
+ * `tegata policy check`: what IAM (and tegata) would refuse, and warnings
+ * about documents IAM accepts that do not do what their author meant. Each
+ * finding names the place it is about (1-based line and column, columns
+ * counting characters), from tg_policy_statement_span and tg_json_locate;
+ * 1:1 when no better place is known. The rules and their messages are
+ * listed in docs/policy.md. Pure. */
+
+enum tg_policy_severity {
+    TG_POLICY_WARNING = 1, /* IAM accepts it; it probably does not mean what it says */
+    TG_POLICY_ERROR,       /* CreateRole / PutRolePolicy / CreatePolicy would refuse it */
+};
+
+struct tg_policy_finding {
+    enum tg_policy_severity severity;
+    const char *rule; /* a stable name (static): "guard", "malformed", "duplicate-key", ... */
+    struct tg_policy_pos pos;
+    char message[TG_POLICY_LINT_MESSAGE];
+};
+
+struct tg_policy_report {
+    enum tg_policy_kind kind;           /* what the document was checked as */
+    struct tg_policy_finding *findings; /* owned; in document order */
+    size_t n;                           /* at most TG_POLICY_LINT_MAX_FINDINGS */
+    size_t n_errors;                    /* all of them, also those not kept */
+    size_t n_warnings;
+};
+
+/* The kind `tegata policy check` assumes for doc (borrowed): a trust
+ * policy if any statement has a Principal or NotPrincipal, an identity
+ * policy otherwise (also when doc is not JSON). */
+enum tg_policy_kind tg_policy_kind_guess(const uint8_t *doc, size_t len);
+
+/*
+ * Checks doc (borrowed; need not be NUL-terminated) as a policy of kind:
+ * tg_policy_parse's refusal, IAM's character set and size quotas, and for
+ * trust policies tg_policy_guard (with the built-in shared issuers and
+ * those shared marks; shared may be NULL), then the warnings. On success
+ * (0) *out is filled and owned by the caller (tg_policy_report_free),
+ * whatever was found; -1 only when out of memory.
+ */
+int tg_policy_lint(const uint8_t *doc, size_t len, enum tg_policy_kind kind,
+                   tg_policy_shared_fn shared, void *ctx, struct tg_policy_report *out) TG_MUST_USE;
+void tg_policy_report_free(struct tg_policy_report *r);
+
 #endif

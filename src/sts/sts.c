@@ -379,26 +379,21 @@ static const char *match_audience(const struct tg_json_object *claims, const jso
 
 /* ---- the request context: <provider key>:<claim> (spec 3) --------------- */
 
-#define CTX_MAX (TG_JOSE_MAX_CLAIMS + 4)
+#define CTX_MAX TG_STS_CLAIM_CTX_MAX
 
-struct claim_ctx {
-    struct tg_policy_ctx_entry entries[CTX_MAX];
-    size_t n;
-    char *owned[CTX_MAX * 2]; /* keys and value arrays */
-    size_t n_owned;
-    char scalar_text[CTX_MAX][32]; /* numbers and booleans as text */
-    const char *single[CTX_MAX];   /* one-value arrays */
-    /* Keys are carved from here (one allocation per request instead of one
-     * per claim); a key that does not fit is malloc'd and owned. */
-    char key_arena[4096];
-    size_t key_arena_used;
-};
+void tg_sts_claim_ctx_init(struct tg_sts_claim_ctx *c)
+{
+    c->n = 0;
+    c->n_owned = 0;
+    c->key_arena_used = 0;
+}
 
-static void claim_ctx_free(struct claim_ctx *c)
+void tg_sts_claim_ctx_free(struct tg_sts_claim_ctx *c)
 {
     for (size_t i = 0; i < c->n_owned; i++) {
         free(c->owned[i]);
     }
+    c->n_owned = 0;
 }
 
 static bool aws_claim(const char *claim)
@@ -409,7 +404,7 @@ static bool aws_claim(const char *claim)
 }
 
 /* Adds "<prefix>:<claim>" (or the global key claim when prefix is NULL). */
-static int ctx_add(struct claim_ctx *c, const char *prefix, const char *claim,
+static int ctx_add(struct tg_sts_claim_ctx *c, const char *prefix, const char *claim,
                    const char *const *values, size_t n_values)
 {
     if (c->n >= CTX_MAX || c->n_owned >= TG_ARRAY_LEN(c->owned)) {
@@ -442,7 +437,8 @@ static int ctx_add(struct claim_ctx *c, const char *prefix, const char *claim,
     return 0;
 }
 
-static int ctx_add1(struct claim_ctx *c, const char *prefix, const char *claim, const char *value)
+static int ctx_add1(struct tg_sts_claim_ctx *c, const char *prefix, const char *claim,
+                    const char *value)
 {
     if (c->n >= CTX_MAX) {
         return -1;
@@ -451,12 +447,15 @@ static int ctx_add1(struct claim_ctx *c, const char *prefix, const char *claim, 
     return ctx_add(c, prefix, claim, &c->single[c->n], 1);
 }
 
-static int build_context(struct claim_ctx *c, const struct tg_sts_awrwi *st, const char *audience,
-                         bool aws_only)
+int tg_sts_claim_ctx_add(struct tg_sts_claim_ctx *c, const char *key, const char *value)
+{
+    return ctx_add1(c, NULL, key, value);
+}
+
+int tg_sts_claim_ctx_build(struct tg_sts_claim_ctx *c, const char *prefix,
+                           const struct tg_json_object *claims, const char *audience, bool aws_only)
 {
     static const char *const no_values[1] = {NULL};
-    const char *prefix = st->provider->e.key; /* the provider URL without the scheme */
-    const struct tg_json_object *claims = &st->jws.claims;
     for (size_t k = 0; k < claims->n; k++) {
         const struct tg_json_member *v = &claims->members[k];
         const char *claim = v->name;
@@ -506,6 +505,13 @@ static int build_context(struct claim_ctx *c, const struct tg_sts_awrwi *st, con
     return 0;
 }
 
+static int build_context(struct tg_sts_claim_ctx *c, const struct tg_sts_awrwi *st,
+                         const char *audience, bool aws_only)
+{
+    /* the provider URL without the scheme */
+    return tg_sts_claim_ctx_build(c, st->provider->e.key, &st->jws.claims, audience, aws_only);
+}
+
 /* ---- phase 2 ------------------------------------------------------------------ */
 
 static void assumed_role_arn(const struct tg_creds_session *s, char *out, size_t cap)
@@ -528,7 +534,7 @@ static int copy_field(char *dst, size_t cap, const char *src)
 int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                         const struct tg_jose_keyset *ks, struct tg_xml *xml, struct tg_error *err)
 {
-    struct claim_ctx *cc = NULL;
+    struct tg_sts_claim_ctx *cc = NULL;
     struct tg_creds_session sess;
     struct tg_buf token;
     int rc = -1;
@@ -635,9 +641,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         tg_error_code(err, TG_E_INTERNAL_FAILURE);
         goto out;
     }
-    cc->n = 0;
-    cc->n_owned = 0;
-    cc->key_arena_used = 0;
+    tg_sts_claim_ctx_init(cc);
     const char *mode = provider_tag(st->provider, TG_STS_TAG_CONDITION_KEYS);
     bool aws_only = mode != NULL && strcmp(mode, "aws") == 0;
     char session_name[TG_SESSION_NAME_MAX + 1];
@@ -742,7 +746,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     rc = 0;
 out:
     if (cc != NULL) {
-        claim_ctx_free(cc);
+        tg_sts_claim_ctx_free(cc);
         free(cc);
     }
     tg_wipe(&sess, sizeof(sess));

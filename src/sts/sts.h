@@ -128,6 +128,44 @@ struct tg_sts_session_ctx {
 void tg_sts_session_context(struct tg_sts_session_ctx *c, const struct tg_creds_session *s,
                             const struct tg_snap_role *role, const struct tg_sts_call *call);
 
+/* ---- the request context of a web identity (spec 3) ------------------------
+ * The condition keys AssumeRoleWithWebIdentity evaluates a trust policy
+ * with (docs/sts.md "Condition keys from the token's claims"); public for
+ * `tegata policy simulate`, which must build the same context. */
+#define TG_STS_CLAIM_CTX_MAX (TG_JOSE_MAX_CLAIMS + 4)
+
+struct tg_sts_claim_ctx {
+    struct tg_policy_ctx_entry entries[TG_STS_CLAIM_CTX_MAX]; /* the context, n of them */
+    size_t n;
+    char *owned[TG_STS_CLAIM_CTX_MAX * 2]; /* keys that did not fit the arena */
+    size_t n_owned;
+    char scalar_text[TG_STS_CLAIM_CTX_MAX][32]; /* numbers and booleans as text */
+    const char *single[TG_STS_CLAIM_CTX_MAX];   /* one-value arrays */
+    /* Keys are carved from here (one allocation per request instead of one
+     * per claim); a key that does not fit is malloc'd and owned. */
+    char key_arena[4096];
+    size_t key_arena_used;
+};
+
+/* Makes c empty (it is about 25 KiB: the arrays are written before read). */
+void tg_sts_claim_ctx_init(struct tg_sts_claim_ctx *c);
+/*
+ * Adds every top-level claim of claims as "<prefix>:<claim>" (prefix: the
+ * provider URL without the scheme): aud as the one matched audience
+ * (borrowed), strings as they are, numbers and booleans as text, arrays of
+ * strings as multi-valued keys; with aws_only only aud, sub, azp and amr.
+ * Values and claims are borrowed (valid while claims and audience are).
+ * -1 when the context is full.
+ */
+int tg_sts_claim_ctx_build(struct tg_sts_claim_ctx *c, const char *prefix,
+                           const struct tg_json_object *claims, const char *audience,
+                           bool aws_only) TG_MUST_USE;
+/* Adds a global key ("aws:FederatedProvider") with one value (both
+ * borrowed). -1 when full. */
+int tg_sts_claim_ctx_add(struct tg_sts_claim_ctx *c, const char *key,
+                         const char *value) TG_MUST_USE;
+void tg_sts_claim_ctx_free(struct tg_sts_claim_ctx *c);
+
 /* GetCallerIdentity for an assumed-role session (spec 5.3): UserId
  * "AROA...:SESSION", Account, Arn "arn:aws:sts::ACCT:assumed-role/ROLE/SESSION". */
 void tg_sts_caller_identity_session(const struct tg_creds_session *s, struct tg_xml *xml);

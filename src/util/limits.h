@@ -47,6 +47,10 @@
 #define TG_POLICY_TRUST_SIZE_MAX 4096       /* ACLSizePerRole, AWS maximum */
 #define TG_POLICY_MANAGED_SIZE 6144         /* PolicySize (spec 4.6) */
 #define TG_POLICY_INLINE_ROLE_SIZE 10240    /* aggregate inline policies per role (spec 4.6) */
+#define TG_POLICY_LINT_MAX_FINDINGS 1000    /* findings kept for one document; more are only counted */
+#define TG_POLICY_LINT_MESSAGE 1024         /* one finding's text; the values it quotes are cut */
+#define TG_CLI_MAX_CLAIMS_FILE 65536        /* --claims: a token's payload is < 20,000 chars; room for indentation */
+#define TG_CLI_MAX_CONTEXT 256              /* --context options of one simulation; IAM's requests have ~30 keys */
 
 /* ---- IAM entities (spec 4.6, 7) ---- */
 #define TG_IAM_MAX_PROVIDERS 100          /* OIDC providers per account */
