@@ -28,7 +28,6 @@
 #include "store/store.h"
 #include "sts/sts.h"
 
-#define DB_FILE "tegata.db" /* the data directory's database (docs/serve.md) */
 #define NO_ACCOUNT "000000000000"
 #define POLICY_FILE_MAX (2 * (size_t)TG_POLICY_MAX_DOCUMENT)
 #define VALUES_SHOWN 8 /* request or policy values printed per condition */
@@ -402,7 +401,8 @@ static int load_policies(struct sim *s)
     }
     char db[4096];
     struct stat st;
-    if (tg_concat(db, sizeof(db), s->data, "/", DB_FILE, NULL) >= sizeof(db) || stat(db, &st) < 0) {
+    if (tg_concat(db, sizeof(db), s->data, "/", TG_STORE_SQLITE_FILE, NULL) >= sizeof(db) ||
+        stat(db, &st) < 0) {
         return usage_error("simulate", "no tegata data directory at %s", s->data);
     }
     if (tg_store_open_sqlite(db, &s->store, &err) < 0 ||
@@ -500,42 +500,10 @@ static const char *claim_string(const struct tg_json_object *o, const char *name
     return m != NULL && m->type == TG_JSON_STRING ? m->str : NULL;
 }
 
-static const char *provider_tag(const struct tg_snap_provider *p, const char *key)
-{
-    size_t i;
-    const json_t *t;
-    json_array_foreach(json_object_get(p->e.doc, "tags"), i, t)
-    {
-        const char *k = json_string_value(json_object_get(t, "Key"));
-        if (k != NULL && strcmp(k, key) == 0) {
-            return json_string_value(json_object_get(t, "Value"));
-        }
-    }
-    return NULL;
-}
-
-/* "RS256 PS256" (or with commas) -> mask, as the tag of the provider. */
-static uint32_t algs_of(const char *v)
-{
-    uint32_t mask = 0;
-    while (*v != '\0') {
-        v += strspn(v, ", \t");
-        size_t n = strcspn(v, ", \t");
-        if (n == 0) {
-            break;
-        }
-        enum tg_jose_alg a = tg_jose_alg_from_name(tg_cur_make(v, n));
-        mask |= a != TG_JOSE_ALG_NONE ? TG_JOSE_ALG_BIT(a) : 0;
-        v += n;
-    }
-    return mask;
-}
-
-/* Verification of the token as AssumeRoleWithWebIdentity does it (spec 2):
- * the signature with the issuer's JWKS, then exp, nbf and iat with
- * TG_TOKEN_SKEW of slack. Returns true if the token passes; else prints
- * the denial. */
-static bool verify_token(struct sim *s, const char *iss, uint32_t allowed)
+/* The signature, as AssumeRoleWithWebIdentity checks it (spec 2 steps 4
+ * and 5): the provider's algorithms, then a key of the issuer's JWKS.
+ * Returns true if it verifies; else prints the denial. */
+static bool verify_signature(struct sim *s, const char *iss, uint32_t allowed)
 {
     struct tg_error err;
     memset(&err, 0, sizeof(err));
@@ -546,120 +514,31 @@ static bool verify_token(struct sim *s, const char *iss, uint32_t allowed)
         return false;
     }
     const char *tps[TG_IAM_MAX_THUMBPRINTS];
-    size_t n_tps = 0;
-    if (s->provider != NULL) {
-        size_t i;
-        const json_t *tp;
-        json_array_foreach(json_object_get(s->provider->e.doc, "thumbprints"), i, tp)
-        {
-            if (n_tps < TG_IAM_MAX_THUMBPRINTS && json_is_string(tp)) {
-                tps[n_tps++] = json_string_value(tp);
-            }
-        }
-    }
+    size_t n_tps = s->provider != NULL ? tg_sts_provider_thumbprints(s->provider, tps) : 0;
     struct tg_oidc_config oc = {s->ca_file, s->dev, 0};
     struct tg_oidc_cache *cache = NULL;
     struct tg_jose_keyset *ks = NULL;
-    int64_t now = tg_time_now();
     struct tg_cur kid = s->jws.has_kid ? tg_cur_str(s->jws.kid) : tg_cur_make("", 0);
     if (tg_oidc_cache_new(&oc, &cache, &err) < 0 ||
-        tg_oidc_keys(cache, iss, tps, n_tps, kid, now, &ks, &err) < 0) {
+        tg_oidc_keys(cache, iss, tps, n_tps, kid, tg_time_now(), &ks, &err) < 0) {
         tg_oidc_cache_free(cache);
         deny("the issuer's keys", &err);
         return false;
     }
-    const struct tg_jose_key *used = NULL;
-    bool no_key = false;
-    bool ok = tg_jose_jws_verify(&s->jws, ks, &used, &no_key) == 0;
-    char used_kid[TG_JOSE_MAX_KID + 1] = "(no kid)";
-    if (ok && used != NULL && used->has_kid) {
-        (void)tg_concat(used_kid, sizeof(used_kid), used->kid, NULL);
+    const char *used = NULL;
+    char used_kid[TG_JOSE_MAX_KID + 1] = "";
+    bool ok = tg_sts_token_signature(&s->jws, ks, &used, &err) == 0;
+    if (ok) {
+        (void)tg_concat(used_kid, sizeof(used_kid), used, NULL);
     }
     tg_jose_keyset_release(ks); /* used is borrowed from it */
     tg_oidc_cache_free(cache);
     if (!ok) {
-        tg_error_set(&err, TG_E_INVALID_IDENTITY_TOKEN, "%s",
-                     no_key ? "no key of the issuer's JWKS matches the token's kid and alg"
-                            : "Signature verification failed for the ID token");
-        deny("the token", &err);
-        return false;
-    }
-    const struct tg_json_member *exp = tg_json_object_get(s->claims, "exp");
-    const struct tg_json_member *nbf = tg_json_object_get(s->claims, "nbf");
-    const struct tg_json_member *iat = tg_json_object_get(s->claims, "iat");
-    const char *why = NULL;
-    enum tg_code code = TG_E_INVALID_IDENTITY_TOKEN;
-    if (exp == NULL || exp->type != TG_JSON_INTEGER) {
-        why = "Missing a required claim: exp (an integer)";
-    } else if (now > exp->integer + TG_TOKEN_SKEW) {
-        why = "Token expired";
-        code = TG_E_EXPIRED_TOKEN_EXCEPTION;
-    } else if (nbf != NULL &&
-               (nbf->type != TG_JSON_INTEGER || nbf->integer > now + TG_TOKEN_SKEW)) {
-        why = "Token is not yet valid (nbf)";
-    } else if (iat != NULL &&
-               (iat->type != TG_JSON_INTEGER || iat->integer > now + TG_TOKEN_SKEW)) {
-        why = "Token issued in the future (iat)";
-    }
-    if (why != NULL) {
-        tg_error_set(&err, code, "%s", why);
         deny("the token", &err);
         return false;
     }
     printf("token: signature verified with key %s of %s\n", used_kid, iss);
     return true;
-}
-
-/* The audience of the request context: the matched client id (--role), or
- * the token's aud (a lone --policy has no client id list). */
-static bool pick_audience(struct sim *s)
-{
-    const struct tg_json_member *aud = tg_json_object_get(s->claims, "aud");
-    struct tg_error err;
-    memset(&err, 0, sizeof(err));
-    if (aud == NULL) {
-        s->audience = NULL;
-        if (s->provider != NULL) {
-            tg_error_set(&err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: aud");
-            deny("the claims", &err);
-            return false;
-        }
-        return true;
-    }
-    const char *one[1] = {aud->str};
-    const char *const *values = aud->type == TG_JSON_STRING ? one : aud->strings;
-    size_t n = aud->type == TG_JSON_STRING ? 1 : (aud->type == TG_JSON_ARRAY ? aud->n_strings : 0);
-    if (s->provider == NULL) {
-        s->audience = n > 0 ? values[0] : NULL;
-        if (s->audience == NULL) {
-            tg_error_set(&err, TG_E_INVALID_IDENTITY_TOKEN, "Incorrect token audience");
-            deny("the claims", &err);
-            return false;
-        }
-        if (n > 1) {
-            printf("note: aud has %zu values; without a provider's client id list the first is "
-                   "the request's %s:aud\n",
-                   n, s->provider_key);
-        }
-        return true;
-    }
-    const json_t *ids = json_object_get(s->provider->e.doc, "client_ids");
-    for (size_t a = 0; a < n && aud->n_items <= TG_JOSE_MAX_AUDIENCES; a++) {
-        size_t i;
-        const json_t *cid;
-        json_array_foreach(ids, i, cid)
-        {
-            const char *c = json_string_value(cid);
-            if (c != NULL && strcmp(c, values[a]) == 0) {
-                s->audience = values[a];
-                return true;
-            }
-        }
-    }
-    tg_error_set(&err, TG_E_INVALID_IDENTITY_TOKEN, "Incorrect token audience");
-    tg_error_detail(&err, "no aud value is in the client id list of provider %s", s->provider->arn);
-    deny("the claims", &err);
-    return false;
 }
 
 /* ---- simulate: the trace in words ------------------------------------------------ */
@@ -963,8 +842,8 @@ static int build_request(struct sim *s)
     memcpy(s->provider_key, key, strlen(key) + 1);
     bool aws_only = false;
     if (s->snap != NULL) {
-        const struct tg_snap_provider *p = tg_snapshot_provider_by_key(s->snap, tg_cur_str(key));
-        if (p == NULL || strcmp(p->url, iss) != 0) {
+        const struct tg_snap_provider *p = tg_sts_provider_for_iss(s->snap, iss);
+        if (p == NULL) {
             tg_error_set(&err, TG_E_INVALID_IDENTITY_TOKEN,
                          "No OpenIDConnect provider found in your account for %.512s", iss);
             deny("the claims", &err);
@@ -972,29 +851,35 @@ static int build_request(struct sim *s)
         }
         s->provider = p;
         (void)tg_concat(s->provider_arn, sizeof(s->provider_arn), p->arn, NULL);
-        const char *tag = provider_tag(p, TG_STS_TAG_ALGORITHMS);
-        allowed = tag != NULL ? algs_of(tag) : TG_JOSE_ALGS_AWS;
-        const char *mode = provider_tag(p, TG_STS_TAG_CONDITION_KEYS);
+        allowed = tg_sts_provider_algs(p);
+        const char *mode = tg_sts_provider_tag(p, TG_STS_TAG_CONDITION_KEYS);
         aws_only = mode != NULL && strcmp(mode, "aws") == 0;
     } else {
         (void)tg_concat(s->provider_arn, sizeof(s->provider_arn),
                         "arn:aws:iam::", s->account != NULL ? s->account : NO_ACCOUNT,
                         ":oidc-provider/", key, NULL);
     }
-    if (s->token.len > 0 && !s->no_verify && !verify_token(s, iss, allowed)) {
+    bool verify = s->token.len > 0 && !s->no_verify;
+    if (verify && !verify_signature(s, iss, allowed)) {
         return 1;
     }
     if (s->token.len > 0 && s->no_verify) {
         printf("token: not verified (--no-verify): signature, exp, nbf and iat unchecked\n");
     }
-    if (!pick_audience(s)) {
+    /* the audience of the request context: the matched client id (--role),
+     * or the token's aud (a lone --policy has no client id list) */
+    struct tg_sts_token_claims tc;
+    const json_t *ids =
+        s->provider != NULL ? json_object_get(s->provider->e.doc, "client_ids") : NULL;
+    if (tg_sts_token_check_claims(s->claims, ids, tg_time_now(), verify, &tc, &err) < 0) {
+        deny(verify ? "the token" : "the claims", &err);
         return 1;
     }
-    const char *sub = claim_string(s->claims, "sub");
-    if (s->trust && (sub == NULL || sub[0] == '\0')) {
-        tg_error_set(&err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: sub");
-        deny("the claims", &err);
-        return 1;
+    s->audience = tc.audience;
+    if (tc.n_audiences > 1) {
+        printf("note: aud has %zu values; without a provider's client id list the first is "
+               "the request's %s:aud\n",
+               tc.n_audiences, s->provider_key);
     }
     s->cc = malloc(sizeof(*s->cc));
     if (s->cc == NULL) {

@@ -35,7 +35,6 @@
 
 #define ADMIN_AAD_PREFIX "tegata admin secret "
 #define MASTER_KEY_FILE "master.key"
-#define DB_FILE "tegata.db"
 #define ADMIN_CREDENTIALS_FILE "admin.credentials"
 #define AUDIT_FILE "audit.log"
 #define POLL_INTERVAL_MS 1000 /* how often the store is asked for other writers' commits */
@@ -553,7 +552,7 @@ int tg_server_open(const struct tg_server_config *cfg, struct tg_server **out, s
     TG_GUARD_GOTO(mkdir_p(s->data_dir, err), fail);
 
     char db[PATH_MAX];
-    if (path_join(db, sizeof(db), s->data_dir, DB_FILE) < 0) {
+    if (path_join(db, sizeof(db), s->data_dir, TG_STORE_SQLITE_FILE) < 0) {
         tg_error_set(err, TG_E_SERVICE_FAILURE, "data directory path too long");
         goto fail;
     }
@@ -676,7 +675,7 @@ int tg_server_keys_rotate(const char *data_dir, char *new_id, size_t cap, struct
     tmp.data_dir = (char *)data_dir;
     char db[PATH_MAX];
     struct stat st;
-    if (path_join(db, sizeof(db), data_dir, DB_FILE) < 0 || stat(db, &st) < 0) {
+    if (path_join(db, sizeof(db), data_dir, TG_STORE_SQLITE_FILE) < 0 || stat(db, &st) < 0) {
         tg_error_set(err, TG_E_INVALID_PARAMETER_VALUE, "no tegata data directory at %s", data_dir);
         return -1;
     }

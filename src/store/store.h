@@ -87,6 +87,9 @@ static inline void tg_store_close(struct tg_store *s)
     }
 }
 
+/* The SQLite database's name inside a data directory (docs/serve.md). */
+#define TG_STORE_SQLITE_FILE "tegata.db"
+
 /*
  * Opens (creating if needed, mode 0600) the SQLite database at path, in WAL
  * mode with synchronous=FULL, and creates the schema. Safe for use from

@@ -165,7 +165,7 @@ static int parse_params(const struct tg_form *in, struct tg_sts_awrwi *st, struc
 
 /* ---- provider ---------------------------------------------------------------- */
 
-static const char *provider_tag(const struct tg_snap_provider *p, const char *key)
+const char *tg_sts_provider_tag(const struct tg_snap_provider *p, const char *key)
 {
     const json_t *tags = json_object_get(p->e.doc, "tags");
     size_t i;
@@ -203,7 +203,27 @@ static uint32_t algs_from_tag(const char *v)
     return mask;
 }
 
-static const struct tg_snap_provider *provider_for_iss(const struct tg_snapshot *snap,
+uint32_t tg_sts_provider_algs(const struct tg_snap_provider *p)
+{
+    const char *tag = tg_sts_provider_tag(p, TG_STS_TAG_ALGORITHMS);
+    return tag != NULL ? algs_from_tag(tag) : TG_JOSE_ALGS_AWS;
+}
+
+size_t tg_sts_provider_thumbprints(const struct tg_snap_provider *p,
+                                   const char *out[TG_IAM_MAX_THUMBPRINTS])
+{
+    size_t n = 0, i;
+    const json_t *tp;
+    json_array_foreach(json_object_get(p->e.doc, "thumbprints"), i, tp)
+    {
+        if (n < TG_IAM_MAX_THUMBPRINTS && json_is_string(tp)) {
+            out[n++] = json_string_value(tp);
+        }
+    }
+    return n;
+}
+
+const struct tg_snap_provider *tg_sts_provider_for_iss(const struct tg_snapshot *snap,
                                                        const char *iss)
 {
     const char *key = NULL;
@@ -237,7 +257,7 @@ static const struct tg_snap_provider *provider_slash_twin(const struct tg_snapsh
         alt[n] = '/';
         alt[n + 1] = '\0';
     }
-    return provider_for_iss(snap, alt);
+    return tg_sts_provider_for_iss(snap, alt);
 }
 
 /* A string claim (NUL-free, as the reader refuses "\u0000"), or NULL. */
@@ -275,7 +295,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
         return tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: iss");
     }
     tg_sts_awrwi_note(st, "issuer", iss);
-    st->provider = provider_for_iss(ctx->snap, iss);
+    st->provider = tg_sts_provider_for_iss(ctx->snap, iss);
     if (st->provider == NULL) {
         const struct tg_snap_provider *twin = provider_slash_twin(ctx->snap, iss);
         char why[700];
@@ -293,8 +313,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
         return tg_error_detail(err, "%s", why);
     }
     tg_sts_awrwi_note(st, "provider", st->provider->arn);
-    const char *tag = provider_tag(st->provider, TG_STS_TAG_ALGORITHMS);
-    st->allowed_algs = tag != NULL ? algs_from_tag(tag) : TG_JOSE_ALGS_AWS;
+    st->allowed_algs = tg_sts_provider_algs(st->provider);
     if ((TG_JOSE_ALG_BIT(st->jws.alg) & st->allowed_algs) == 0) {
         char why[160];
         snprintf(why, sizeof(why), "algorithm %s is not allowed for this provider (tag %s)",
@@ -304,15 +323,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
                      tg_jose_alg_name(st->jws.alg));
         return tg_error_detail(err, "%s", why);
     }
-    const json_t *tps = json_object_get(st->provider->e.doc, "thumbprints");
-    size_t i;
-    const json_t *tp;
-    json_array_foreach(tps, i, tp)
-    {
-        if (st->n_thumbprints < TG_IAM_MAX_THUMBPRINTS && json_is_string(tp)) {
-            st->thumbprints[st->n_thumbprints++] = json_string_value(tp);
-        }
-    }
+    st->n_thumbprints = tg_sts_provider_thumbprints(st->provider, st->thumbprints);
     (void)ctx;
     return 0;
 }
@@ -375,6 +386,102 @@ static const char *match_audience(const struct tg_json_object *claims, const jso
         }
     }
     return NULL;
+}
+
+int tg_sts_token_signature(const struct tg_jws *jws, const struct tg_jose_keyset *ks,
+                           const char **kid, struct tg_error *err)
+{
+    const struct tg_jose_key *used = NULL;
+    bool no_key = false;
+    *kid = NULL;
+    if (tg_jose_jws_verify(jws, ks, &used, &no_key) < 0) {
+        tg_error_set(err, TG_E_INVALID_IDENTITY_TOKEN, "%s",
+                     no_key ? MSG_NO_KEY : "Signature verification failed for the ID token");
+        return tg_error_detail(err, "%s",
+                               no_key
+                                   ? "no key in the provider's JWKS matches the token's kid and alg"
+                                   : "signature does not verify with the provider's key");
+    }
+    *kid = used->has_kid ? used->kid : "(no kid)";
+    return 0;
+}
+
+static int claims_fail(struct tg_error *err, enum tg_code code, const char *message,
+                       const char *why)
+{
+    tg_error_set(err, code, "%s", message);
+    return tg_error_detail(err, "%s", why);
+}
+
+int tg_sts_token_check_claims(const struct tg_json_object *claims, const json_t *client_ids,
+                              int64_t now, bool times, struct tg_sts_token_claims *out,
+                              struct tg_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    /* 6. audience */
+    bool aud_missing = false;
+    if (client_ids != NULL) {
+        out->audience = match_audience(claims, client_ids, &aud_missing);
+    } else {
+        const struct tg_json_member *aud = tg_json_object_get(claims, "aud");
+        aud_missing = aud == NULL;
+        if (aud != NULL && aud->type == TG_JSON_STRING) {
+            out->audience = aud->str;
+        } else if (aud != NULL && aud->type == TG_JSON_ARRAY && aud->n_strings > 0 &&
+                   aud->n_items <= TG_JOSE_MAX_AUDIENCES) {
+            out->audience = aud->strings[0];
+            out->n_audiences = aud->n_strings;
+        }
+    }
+    if (aud_missing) {
+        return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: aud",
+                           "no aud claim");
+    }
+    if (out->audience == NULL) {
+        return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN, "Incorrect token audience",
+                           "no aud value is in the provider's client id list");
+    }
+    /* 7. time claims: exp required, 5 minutes of skew (spec 2 step 7) */
+    if (times) {
+        bool has_exp, has_nbf, has_iat;
+        int64_t exp = 0, nbf = 0, iat = 0;
+        if (time_claim(claims, "exp", &has_exp, &exp) < 0 ||
+            time_claim(claims, "nbf", &has_nbf, &nbf) < 0 ||
+            time_claim(claims, "iat", &has_iat, &iat) < 0) {
+            return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN,
+                               "Timestamps in the token must be integers",
+                               "exp, nbf or iat is not an integer");
+        }
+        if (!has_exp) {
+            return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: exp",
+                               "no exp claim");
+        }
+        if (now > exp + TG_TOKEN_SKEW) {
+            char msg[160];
+            snprintf(msg, sizeof(msg),
+                     "Token expired: current date/time %lld must be before the expiration "
+                     "date/time %lld",
+                     (long long)now, (long long)exp);
+            return claims_fail(err, TG_E_EXPIRED_TOKEN_EXCEPTION, msg,
+                               "exp is past (5 minutes of skew)");
+        }
+        if (has_nbf && nbf > now + TG_TOKEN_SKEW) {
+            return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN, "Token is not yet valid (nbf)",
+                               "nbf is more than 5 minutes in the future");
+        }
+        if (has_iat && iat > now + TG_TOKEN_SKEW) {
+            return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN, "Token issued in the future (iat)",
+                               "iat is more than 5 minutes in the future");
+        }
+    }
+    /* 8. subject */
+    const struct tg_json_member *sub = tg_json_object_get(claims, "sub");
+    if (sub == NULL || sub->type != TG_JSON_STRING || sub->str[0] == '\0') {
+        return claims_fail(err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: sub",
+                           "no sub claim");
+    }
+    out->subject = sub->str;
+    return 0;
 }
 
 /* ---- the request context: <provider key>:<claim> (spec 3) --------------- */
@@ -541,80 +648,27 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     memset(&sess, 0, sizeof(sess));
     tg_buf_init(&token, TG_SIGV4_MAX_SESSION_TOKEN);
 
-    /* 5. signature */
-    const struct tg_jose_key *used = NULL;
-    bool no_key = false;
-    if (tg_jose_jws_verify(&st->jws, ks, &used, &no_key) < 0) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN,
-                   no_key ? MSG_NO_KEY : "Signature verification failed for the ID token",
-                   no_key ? "no key in the provider's JWKS matches the token's kid and alg"
-                          : "signature does not verify with the provider's key");
+    /* 5. signature; 6. audience; 7. exp, nbf, iat; 8. sub */
+    const char *kid = NULL;
+    struct tg_sts_token_claims tc;
+    int checked = tg_sts_token_signature(&st->jws, ks, &kid, err);
+    if (checked == 0) {
+        tg_sts_awrwi_note(st, "key", kid);
+        checked = tg_sts_token_check_claims(&st->jws.claims,
+                                            json_object_get(st->provider->e.doc, "client_ids"),
+                                            ctx->now, true, &tc, err);
+        if (tc.audience != NULL) {
+            tg_sts_awrwi_note(st, "audience", tc.audience);
+        }
+    }
+    if (checked < 0) {
+        tg_sts_awrwi_note(st, "reason", err->detail);
         goto out;
     }
-    tg_sts_awrwi_note(st, "key", used->has_kid ? used->kid : "(no kid)");
-
-    /* 6. audience */
-    const struct tg_json_object *payload = &st->jws.claims;
-    bool aud_missing = false;
-    const char *audience =
-        match_audience(payload, json_object_get(st->provider->e.doc, "client_ids"), &aud_missing);
-    if (aud_missing) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: aud",
-                   "no aud claim");
-        goto out;
-    }
-    if (audience == NULL) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Incorrect token audience",
-                   "no aud value is in the provider's client id list");
-        goto out;
-    }
-    tg_sts_awrwi_note(st, "audience", audience);
-    st->audience = audience;
-
-    /* 7. time claims: exp required, 5 minutes of skew (spec 2 step 7) */
-    bool has_exp, has_nbf, has_iat;
-    int64_t exp = 0, nbf = 0, iat = 0;
-    if (time_claim(payload, "exp", &has_exp, &exp) < 0 ||
-        time_claim(payload, "nbf", &has_nbf, &nbf) < 0 ||
-        time_claim(payload, "iat", &has_iat, &iat) < 0) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Timestamps in the token must be integers",
-                   "exp, nbf or iat is not an integer");
-        goto out;
-    }
-    if (!has_exp) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: exp",
-                   "no exp claim");
-        goto out;
-    }
-    if (ctx->now > exp + TG_TOKEN_SKEW) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "Token expired: current date/time %lld must be before the expiration "
-                 "date/time %lld",
-                 (long long)ctx->now, (long long)exp);
-        claim_fail(st, err, TG_E_EXPIRED_TOKEN_EXCEPTION, msg, "exp is past (5 minutes of skew)");
-        goto out;
-    }
-    if (has_nbf && nbf > ctx->now + TG_TOKEN_SKEW) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Token is not yet valid (nbf)",
-                   "nbf is more than 5 minutes in the future");
-        goto out;
-    }
-    if (has_iat && iat > ctx->now + TG_TOKEN_SKEW) {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Token issued in the future (iat)",
-                   "iat is more than 5 minutes in the future");
-        goto out;
-    }
-
-    /* 8. subject */
-    const char *sub = claim_str(&st->jws, "sub");
-    if (sub == NULL || *sub == '\0') {
-        claim_fail(st, err, TG_E_INVALID_IDENTITY_TOKEN, "Missing a required claim: sub",
-                   "no sub claim");
-        goto out;
-    }
-    tg_sts_awrwi_note(st, "subject", sub);
-    st->subject = sub;
+    st->audience = tc.audience;
+    tg_sts_awrwi_note(st, "subject", tc.subject);
+    st->subject = tc.subject;
+    const char *audience = tc.audience;
 
     /* 9. the role and its trust policy */
     char role_name[TG_IAM_MAX_ROLE_NAME + 1];
@@ -642,7 +696,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         goto out;
     }
     tg_sts_claim_ctx_init(cc);
-    const char *mode = provider_tag(st->provider, TG_STS_TAG_CONDITION_KEYS);
+    const char *mode = tg_sts_provider_tag(st->provider, TG_STS_TAG_CONDITION_KEYS);
     bool aws_only = mode != NULL && strcmp(mode, "aws") == 0;
     char session_name[TG_SESSION_NAME_MAX + 1];
     /* 2..64 characters of [\w+=,.@-], checked by parse_params */
@@ -703,7 +757,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         tg_error_code(err, TG_E_INTERNAL_FAILURE);
         goto out;
     }
-    (void)tg_concat(sess.subject, sizeof(sess.subject), sub, NULL);
+    (void)tg_concat(sess.subject, sizeof(sess.subject), st->subject, NULL);
     sess.issued = ctx->now;
     sess.expires = ctx->now + st->duration;
     if (tg_creds_session_seal(ctx->ring, ctx->rnd, ctx->rnd_ctx, &sess, &token) < 0) {
@@ -722,7 +776,7 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     /* spec 1.3, AWS's element order */
     char arn[TG_IAM_MAX_ARN + 128];
     assumed_role_arn(&sess, arn, sizeof(arn));
-    tg_xml_elem_str(xml, "SubjectFromWebIdentityToken", sub);
+    tg_xml_elem_str(xml, "SubjectFromWebIdentityToken", st->subject);
     tg_xml_elem_str(xml, "Audience", audience);
     tg_xml_open(xml, "AssumedRoleUser");
     tg_xml_elem_str(xml, "Arn", arn);

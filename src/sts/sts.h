@@ -91,6 +91,44 @@ void tg_sts_awrwi_note(struct tg_sts_awrwi *st, const char *key, const char *val
 struct tg_cur tg_sts_awrwi_decision(struct tg_sts_awrwi *st);
 void tg_sts_awrwi_free(struct tg_sts_awrwi *st);
 
+/* ---- a token against its provider (spec 2) ---------------------------------
+ * The steps of AssumeRoleWithWebIdentity that `tegata policy simulate`
+ * repeats, so that both decide alike. Pure. */
+
+/* The value of the provider's tag key, or NULL. */
+const char *tg_sts_provider_tag(const struct tg_snap_provider *p, const char *key);
+/* The algorithms the provider's tokens may be signed with: its
+ * TG_STS_TAG_ALGORITHMS tag, or AWS's set (TG_JOSE_ALGS_AWS). */
+uint32_t tg_sts_provider_algs(const struct tg_snap_provider *p);
+/* The provider's certificate thumbprints (borrowed); returns how many. */
+size_t tg_sts_provider_thumbprints(const struct tg_snap_provider *p,
+                                   const char *out[TG_IAM_MAX_THUMBPRINTS]);
+/* The provider whose URL equals iss exactly, scheme and trailing slash
+ * included (spec 2 step 3), or NULL. */
+const struct tg_snap_provider *tg_sts_provider_for_iss(const struct tg_snapshot *snap,
+                                                       const char *iss);
+/* Step 5: the signature of jws with a key of ks. On success *kid is the
+ * kid of the key that verified it ("(no kid)"; borrowed from ks). -1 with
+ * InvalidIdentityToken and AWS's message, the reason in err->detail. */
+int tg_sts_token_signature(const struct tg_jws *jws, const struct tg_jose_keyset *ks,
+                           const char **kid, struct tg_error *err) TG_MUST_USE;
+
+struct tg_sts_token_claims {
+    const char *audience; /* the matched aud (borrowed), set also when a later step fails */
+    size_t n_audiences;   /* without client ids: how many aud values there were */
+    const char *subject;  /* sub (borrowed) */
+};
+/*
+ * Steps 6 to 8 on a token's claims: an aud value in client_ids (a JSON array
+ * of strings; NULL takes the first aud value, for a policy without a
+ * provider), with times exp (required), nbf and iat as integers within
+ * TG_TOKEN_SKEW of now, and a non-empty sub. -1 with AWS's code and message
+ * (InvalidIdentityToken, ExpiredTokenException), the reason in err->detail.
+ */
+int tg_sts_token_check_claims(const struct tg_json_object *claims, const json_t *client_ids,
+                              int64_t now, bool times, struct tg_sts_token_claims *out,
+                              struct tg_error *err) TG_MUST_USE;
+
 /* ---- the request context of a session's calls (spec 4.4, 4.5, 3.1) ------
  * The condition keys of a call made with temporary credentials, for the
  * role's permission policies: aws:CurrentTime, aws:EpochTime,

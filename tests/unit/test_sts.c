@@ -546,6 +546,68 @@ static void test_session_context(void **state)
     free(c);
 }
 
+/* The checks `tegata policy simulate` shares with the server (spec 2
+ * steps 6 to 8). */
+static struct tg_sts_token_claims check_claims(const char *claims, const char *ids, bool times,
+                                               int expect_rc, struct tg_error *err)
+{
+    struct tg_json_object o;
+    char why[128];
+    assert_int_equal(tg_json_object_parse(tg_cur_str(claims), 64, 8, &o, why, sizeof(why)), 0);
+    json_t *client_ids = ids != NULL ? json_loads(ids, 0, NULL) : NULL;
+    struct tg_sts_token_claims tc;
+    memset(err, 0, sizeof(*err));
+    assert_int_equal(tg_sts_token_check_claims(&o, client_ids, NOW, times, &tc, err), expect_rc);
+    json_decref(client_ids);
+    tg_json_object_free(&o); /* tc now dangles: callers look at counts and err only */
+    return tc;
+}
+
+static void test_token_claim_checks(void **state)
+{
+    (void)state;
+    struct tg_error err;
+    char c[512];
+    /* a good token, the matched audience the second aud value */
+    snprintf(c, sizeof(c),
+             "{\"aud\":[\"x\",\"sts.amazonaws.com\"],\"sub\":\"repo:a/b:ref:refs/heads/main\","
+             "\"exp\":%d,\"iat\":%d}",
+             NOW + 60, NOW - 60);
+    (void)check_claims(c, "[\"sts.amazonaws.com\"]", true, 0, &err);
+    /* no client id list: the first of the aud values, and how many */
+    struct tg_sts_token_claims tc = check_claims(c, NULL, true, 0, &err);
+    assert_int_equal(tc.n_audiences, 2);
+    (void)check_claims(c, "[\"other\"]", true, -1, &err);
+    assert_int_equal(err.code, TG_E_INVALID_IDENTITY_TOKEN);
+    assert_string_equal(err.message, "Incorrect token audience");
+    /* exp at the edge of the 5 minutes of skew, then past it */
+    snprintf(c, sizeof(c), "{\"aud\":\"a\",\"sub\":\"s\",\"exp\":%d}", NOW - TG_TOKEN_SKEW);
+    (void)check_claims(c, "[\"a\"]", true, 0, &err);
+    snprintf(c, sizeof(c), "{\"aud\":\"a\",\"sub\":\"s\",\"exp\":%d}", NOW - TG_TOKEN_SKEW - 1);
+    (void)check_claims(c, "[\"a\"]", true, -1, &err);
+    assert_int_equal(err.code, TG_E_EXPIRED_TOKEN_EXCEPTION);
+    assert_non_null(strstr(err.message, "Token expired: current date/time"));
+    /* ... which does not matter when times are not checked (claims, --no-verify) */
+    (void)check_claims(c, "[\"a\"]", false, 0, &err);
+    snprintf(c, sizeof(c), "{\"aud\":\"a\",\"sub\":\"s\",\"exp\":%d,\"nbf\":%d}", NOW + 900,
+             NOW + TG_TOKEN_SKEW + 1);
+    (void)check_claims(c, "[\"a\"]", true, -1, &err);
+    assert_string_equal(err.message, "Token is not yet valid (nbf)");
+    snprintf(c, sizeof(c), "{\"aud\":\"a\",\"sub\":\"s\",\"exp\":%d,\"iat\":\"%d\"}", NOW + 900,
+             NOW);
+    (void)check_claims(c, "[\"a\"]", true, -1, &err);
+    assert_string_equal(err.message, "Timestamps in the token must be integers");
+    (void)check_claims("{\"aud\":\"a\",\"sub\":\"s\"}", "[\"a\"]", true, -1, &err);
+    assert_string_equal(err.message, "Missing a required claim: exp");
+    (void)check_claims("{\"sub\":\"s\"}", "[\"a\"]", false, -1, &err);
+    assert_string_equal(err.message, "Missing a required claim: aud");
+    (void)check_claims("{\"aud\":\"a\",\"sub\":\"\"}", "[\"a\"]", false, -1, &err);
+    assert_string_equal(err.message, "Missing a required claim: sub");
+    assert_string_equal(err.detail, "no sub claim");
+    (void)check_claims("{\"aud\":\"a\",\"sub\":7}", NULL, false, -1, &err);
+    assert_string_equal(err.message, "Missing a required claim: sub");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_beyond_aws, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_context, setup, teardown),
+        cmocka_unit_test(test_token_claim_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
