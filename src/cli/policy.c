@@ -273,7 +273,10 @@ struct sim {
     char provider_key[TG_IAM_MAX_URL + 1];
     char provider_arn[TG_IAM_MAX_ARN + 1];
     const char *audience;
+    const char *subject;
     struct tg_sts_claim_ctx *cc;
+    struct tg_sts_session_ctx *session; /* --role --action: the server's session context */
+    struct tg_creds_session sess;       /* ... of this session (no secret: none is minted) */
     /* the policies evaluated */
     const struct tg_policy *policies[1 + TG_IAM_MAX_INLINE_POLICIES + TG_IAM_MAX_ATTACHED_POLICIES];
     char *labels[1 + TG_IAM_MAX_INLINE_POLICIES + TG_IAM_MAX_ATTACHED_POLICIES];
@@ -295,6 +298,7 @@ static void sim_free(struct sim *s)
         tg_sts_claim_ctx_free(s->cc);
         free(s->cc);
     }
+    free(s->session);
     if (s->jws_ok) {
         tg_jose_jws_free(&s->jws);
     }
@@ -697,30 +701,90 @@ static void print_statement(const struct sim *s, const struct tg_policy *p, cons
     }
 }
 
+/* A role's permission policies: the context of a call made with the
+ * role's temporary credentials, built by the server's own function
+ * (tg_sts_session_context): the session as AssumeRoleWithWebIdentity would
+ * issue it now for the claims (session name: --context
+ * sts:RoleSessionName, else "simulate"). The keys of the call itself
+ * (aws:SourceIp, aws:UserAgent, aws:SecureTransport, aws:RequestTag/...,
+ * aws:TagKeys) come only from --context. */
+static int session_context(struct sim *s)
+{
+    struct tg_creds_session *sess = &s->sess; /* the context borrows from it */
+    memset(sess, 0, sizeof(*sess));
+    const char *session_name = "simulate";
+    for (size_t i = 0; i < s->n_ctx; i++) {
+        if (strcasecmp(s->ctx[i].key, "sts:RoleSessionName") == 0) {
+            session_name = s->ctx[i].value;
+        }
+    }
+    size_t name_len = strlen(session_name);
+    if (name_len < 2 || name_len > TG_SESSION_NAME_MAX) {
+        usage_error("simulate", "sts:RoleSessionName must have 2 to %d characters",
+                    TG_SESSION_NAME_MAX);
+        return -1;
+    }
+    const char *role_id = json_string_value(json_object_get(s->snap_role->e.doc, "role_id"));
+    (void)tg_concat(sess->account_id, sizeof(sess->account_id), s->snap->account_id, NULL);
+    (void)tg_concat(sess->role_name, sizeof(sess->role_name), s->snap_role->name, NULL);
+    (void)tg_concat(sess->role_id, sizeof(sess->role_id), role_id != NULL ? role_id : "", NULL);
+    (void)tg_concat(sess->session_name, sizeof(sess->session_name), session_name, NULL);
+    if (s->claims != NULL) {
+        (void)tg_concat(sess->provider_arn, sizeof(sess->provider_arn), s->provider_arn, NULL);
+        (void)tg_concat(sess->subject, sizeof(sess->subject), s->subject, NULL);
+    }
+    sess->issued = tg_time_now();
+    sess->expires = sess->issued + TG_SESSION_DEFAULT_DURATION;
+    struct tg_sts_call call = {sess->issued, NULL, NULL, false, NULL, 0};
+    s->session = malloc(sizeof(*s->session));
+    if (s->session == NULL) {
+        fprintf(stderr, "tegata policy simulate: out of memory\n");
+        return -1;
+    }
+    tg_sts_session_context(s->session, sess, s->snap_role, &call);
+    return 0;
+}
+
+/* Is key one the shell sets from the call rather than the session? */
+static bool call_key(const char *key)
+{
+    return strcasecmp(key, "aws:SecureTransport") == 0;
+}
+
 static int simulate_run(struct sim *s)
 {
     struct tg_policy_request req;
     memset(&req, 0, sizeof(req));
     /* the context: --context first (the evaluator takes the first entry of
      * a key), then the claims as AssumeRoleWithWebIdentity builds them */
+    _Static_assert(TG_STS_SESSION_KEYS <= TG_STS_CLAIM_CTX_MAX, "a session's keys fit");
     struct tg_policy_ctx_entry entries[TG_CLI_MAX_CONTEXT + TG_STS_CLAIM_CTX_MAX];
     size_t n = 0, from_claims = 0;
     group_context(s);
     for (size_t i = 0; i < s->n_ctx_entries; i++) {
         entries[n++] = s->ctx_entries[i];
     }
-    for (size_t i = 0; s->cc != NULL && i < s->cc->n; i++) {
-        const char *k = s->cc->entries[i].key;
+    bool in_session = !s->trust && s->snap_role != NULL;
+    if (in_session && session_context(s) < 0) {
+        return 2;
+    }
+    const struct tg_policy_ctx_entry *more = in_session      ? s->session->entries
+                                             : s->cc != NULL ? s->cc->entries
+                                                             : NULL;
+    size_t n_more = in_session ? s->session->n : s->cc != NULL ? s->cc->n : 0;
+    for (size_t i = 0; i < n_more; i++) {
+        const char *k = more[i].key;
         bool shadowed = false;
         for (size_t j = 0; j < s->n_ctx_entries && !shadowed; j++) {
             shadowed = strcasecmp(s->ctx_entries[j].key, k) == 0;
         }
         size_t kl = strlen(k);
         /* permission policies see only the keys AWS keeps in the session */
-        if (shadowed || (!s->trust && kl > 4 && strcmp(k + kl - 4, ":azp") == 0)) {
+        if (shadowed || (!s->trust && kl > 4 && strcmp(k + kl - 4, ":azp") == 0) ||
+            (in_session && call_key(k))) {
             continue;
         }
-        entries[n++] = s->cc->entries[i];
+        entries[n++] = more[i];
         from_claims++;
     }
     if (s->trust) {
@@ -735,7 +799,11 @@ static int simulate_run(struct sim *s)
     }
     req.ctx = entries;
     req.n_ctx = n;
-    if (s->claims != NULL) {
+    if (in_session) {
+        printf("context: %zu key%s (%zu of a session of role %s%s, %zu from --context)\n", n,
+               n == 1 ? "" : "s", from_claims, s->snap_role->name,
+               s->claims != NULL ? " for the claims" : " without claims", s->n_ctx_entries);
+    } else if (s->claims != NULL) {
         printf("context: %zu key%s (%zu from the claims, %zu from --context)\n", n,
                n == 1 ? "" : "s", from_claims, s->n_ctx_entries);
     } else {
@@ -876,6 +944,7 @@ static int build_request(struct sim *s)
         return 1;
     }
     s->audience = tc.audience;
+    s->subject = tc.subject;
     if (tc.n_audiences > 1) {
         printf("note: aud has %zu values; without a provider's client id list the first is "
                "the request's %s:aud\n",

@@ -471,3 +471,47 @@ def test_simulate_role(tmp_path, role_server):
     # a role that does not exist is a usage error
     r = run_tegata("policy", "simulate", "--role", "Nope", "--data", data, "--claims", ok)
     assert r.returncode == 2 and "no role named Nope" in r.stderr
+
+
+def test_simulate_role_permissions_see_the_session_context(tmp_path, role_server):
+    """--role with --action evaluates with the context of a call made with the
+    role's temporary credentials, built by the server's function: the role's
+    tags, principal keys, aws:userid (ROLEID:SESSION) and the token's sub."""
+    data = str(role_server.data_dir)
+    iam = role_server.iam()
+    iam.tag_role(RoleName="Deploy", Tags=[{"Key": "team", "Value": "platform"}])
+    role_id = iam.get_role(RoleName="Deploy")["Role"]["RoleId"]
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "TeamReads", "Effect": "Allow", "Action": "iam:GetRole", "Resource": "*",
+         "Condition": {
+             "StringEquals": {"aws:PrincipalTag/team": "platform",
+                              "aws:PrincipalType": "AssumedRole"},
+             "StringLike": {f"{GITHUB_HOST}:sub": "repo:octo-org/*"}}},
+        {"Sid": "OwnPrefix", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::octo-artifacts/${aws:userid}/*"}]}
+    iam.put_role_policy(RoleName="Deploy", PolicyName="session-keys",
+                        PolicyDocument=json.dumps(pol))
+    ok = write(tmp_path, "ok.json", claims())
+    base = ["policy", "simulate", "--role", "Deploy", "--data", data, "--claims", ok]
+    r = run_tegata(*base, "--action", "iam:GetRole")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "of a session of role Deploy for the claims" in r.stdout
+    assert "allow: statement 0 of the inline policy session-keys allows iam:GetRole" in r.stdout
+    # --context replaces a key of the session
+    r = run_tegata(*base, "--action", "iam:GetRole", "--context", "aws:PrincipalTag/team=other")
+    assert r.returncode == 1 and "deny: no statement allows iam:GetRole" in r.stdout, r.stdout
+    # without claims the session has no sub: the condition is false
+    r = run_tegata("policy", "simulate", "--role", "Deploy", "--data", data,
+                   "--action", "iam:GetRole")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "without claims" in r.stdout
+    # aws:userid is ROLEID:SESSION, the session name from sts:RoleSessionName
+    res = f"arn:aws:s3:::octo-artifacts/{role_id}:ci-7/build.zip"
+    r = run_tegata(*base, "--action", "s3:PutObject", "--resource", res,
+                   "--context", "sts:RoleSessionName=ci-7")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_tegata(*base, "--action", "s3:PutObject", "--resource", res)
+    assert r.returncode == 1, r.stdout + r.stderr  # the session is named "simulate"
+    r = run_tegata(*base, "--action", "s3:PutObject",
+                   "--resource", f"arn:aws:s3:::octo-artifacts/{role_id}:simulate/x")
+    assert r.returncode == 0, r.stdout + r.stderr
