@@ -55,6 +55,19 @@ const struct tg_cur *tg_form_get(const struct tg_form *f, const char *name);
 int tg_form_get_list(const struct tg_form *f, const char *prefix, struct tg_cur *out, size_t max,
                      size_t *n_out, struct tg_error *err) TG_MUST_USE;
 
+/*
+ * Collects a Query list of structures with one member field: prefix ".N."
+ * field (e.g. "PolicyArns.member.1.arn"), N = 1..count without gaps
+ * (InvalidParameterValue), at most max (ValidationError "... at '<list>'
+ * ... Member must have length less than or equal to <max>"). A member with
+ * other parameters but not field is refused with ValidationError "Value
+ * null at '<list>.N.member.<field>' ... Member must not be null" rather than
+ * ignored. Writes the values in order to out and their count to n_out.
+ */
+int tg_form_get_list_field(const struct tg_form *f, const char *prefix, const char *field,
+                           struct tg_cur *out, size_t max, size_t *n_out,
+                           struct tg_error *err) TG_MUST_USE;
+
 /* A key/value pair of a Query list of structures ("Tags.member.N.Key",
  * "Tags.member.N.Value"). */
 struct tg_kv {

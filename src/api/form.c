@@ -318,6 +318,50 @@ int tg_form_get_list(const struct tg_form *f, const char *prefix, struct tg_cur 
     return 0;
 }
 
+int tg_form_get_list_field(const struct tg_form *f, const char *prefix, const char *field,
+                           struct tg_cur *out, size_t max, size_t *n_out, struct tg_error *err)
+{
+    const struct tg_cur *values[TG_FORM_MAX_LIST + 1] = {0};
+    bool present[TG_FORM_MAX_LIST + 1] = {0};
+    struct tg_cur pre = tg_cur_str(prefix);
+    size_t highest = 0, count = 0;
+
+    for (size_t i = 0; i < f->n; i++) {
+        size_t index = 0;
+        struct tg_cur rest;
+        int m = member_index(f->params[i].name, pre, &index, &rest, err);
+        TG_GUARD(m);
+        if (m == 0) {
+            continue;
+        }
+        /* rest is "" or "." something: either way index is a member */
+        if (rest.len > 1 && tg_cur_eq_str(tg_cur_make(rest.ptr + 1, rest.len - 1), field)) {
+            values[index] = &f->params[i].value;
+        }
+        if (!present[index]) {
+            present[index] = true;
+            count++;
+        }
+        if (index > highest) {
+            highest = index;
+        }
+    }
+    TG_GUARD(check_members(prefix, present, highest, count, max, err));
+    for (size_t i = 1; i <= highest; i++) {
+        if (values[i] == NULL) {
+            char list[TG_FORM_MAX_NAME + 1];
+            member_field(prefix, list, sizeof(list));
+            return tg_error_set(err, TG_E_VALIDATION_ERROR,
+                                "1 validation error detected: Value null at '%s.%zu.member.%s' "
+                                "failed to satisfy constraint: Member must not be null",
+                                list, i, field);
+        }
+        out[i - 1] = *values[i];
+    }
+    *n_out = count;
+    return 0;
+}
+
 int tg_form_get_pairs(const struct tg_form *f, const char *prefix, const char *key_field,
                       const char *value_field, struct tg_kv *out, size_t max, size_t *n_out,
                       struct tg_error *err)

@@ -555,8 +555,20 @@ out:
  * Plaintext (version 1): the string fields of struct tg_creds_session in
  * the order of session_fields, each a big-endian u16 length and its bytes
  * (no NUL, at most the field's size - 1), then issued and expires as
- * big-endian 64-bit two's complement. Nothing may follow. A typical GitHub
- * Actions session is about 250 bytes, its token about 390 characters. */
+ * big-endian 64-bit two's complement. A typical GitHub Actions session is
+ * about 250 bytes, its token about 390 characters.
+ *
+ * Then, only when the session has session policies, one optional section
+ * (tokens sealed before session policies existed end after the times and
+ * still open; a build that knows no section refuses a token with one, so
+ * an old node never ignores a session policy):
+ *   0x01 (section: session policies, format 1) || u16 length || inline
+ *   policy || u8 count (0..TG_STS_MAX_POLICY_ARNS) || count x (u16 length
+ *   (1..) || policy ARN)
+ * A section with neither an inline policy nor an ARN is refused (it is
+ * never written). Nothing may follow. */
+
+#define SECTION_SESSION_POLICIES 0x01
 
 #define TOKEN_VERSION TG_CREDS_SEAL_VERSION
 #define TOKEN_HEADER_MIN 4 /* "TG", version, id length */
@@ -598,6 +610,126 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
+/* ---- session policies ---- */
+
+bool tg_creds_session_has_policies(const struct tg_creds_session *s)
+{
+    return s->policy[0] != '\0' || s->n_policy_arns > 0;
+}
+
+int tg_creds_session_add_policy_arn(struct tg_creds_session *s, struct tg_cur arn)
+{
+    size_t used = 0;
+    if (s->n_policy_arns > 0) {
+        const char *last = tg_creds_session_policy_arn(s, s->n_policy_arns - 1);
+        used = (size_t)(last - s->policy_arns) + strlen(last) + 1;
+    }
+    if (s->n_policy_arns >= TG_STS_MAX_POLICY_ARNS || arn.len == 0 ||
+        arn.len + 1 > sizeof(s->policy_arns) - used || memchr(arn.ptr, '\0', arn.len) != NULL) {
+        return -1;
+    }
+    memcpy(s->policy_arns + used, arn.ptr, arn.len);
+    s->policy_arns[used + arn.len] = '\0';
+    s->policy_arn_off[s->n_policy_arns++] = (uint16_t)used;
+    return 0;
+}
+
+const char *tg_creds_session_policy_arn(const struct tg_creds_session *s, size_t i)
+{
+    assert(i < s->n_policy_arns && i < TG_STS_MAX_POLICY_ARNS);
+    return s->policy_arns + s->policy_arn_off[i];
+}
+
+/* Characters (UTF-8 code points: bytes but continuation bytes) of n bytes
+ * at p; with no_ws, space, TAB, CR and LF are not counted (spec 4.6). */
+static size_t count_chars(const char *p, size_t n, bool no_ws)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = (uint8_t)p[i];
+        if ((b & 0xC0) == 0x80 || (no_ws && (b == ' ' || b == '\t' || b == '\r' || b == '\n'))) {
+            continue;
+        }
+        c++;
+    }
+    return c;
+}
+
+size_t tg_creds_session_policy_chars(const struct tg_creds_session *s)
+{
+    size_t n = count_chars(s->policy, strnlen(s->policy, sizeof(s->policy)), true);
+    for (size_t i = 0; i < s->n_policy_arns && i < TG_STS_MAX_POLICY_ARNS; i++) {
+        const char *a = tg_creds_session_policy_arn(s, i);
+        n += count_chars(a, strlen(a), true);
+    }
+    return n;
+}
+
+/* The bounds that seal and open both hold a session's policies to, so that
+ * whatever opens seals again. */
+static bool session_policies_fit(const struct tg_creds_session *s)
+{
+    size_t n = strnlen(s->policy, sizeof(s->policy));
+    return n < sizeof(s->policy) && s->n_policy_arns <= TG_STS_MAX_POLICY_ARNS &&
+           count_chars(s->policy, n, false) <= TG_STS_POLICY_MAX &&
+           tg_creds_session_policy_chars(s) <= TG_STS_PACKED_POLICY_MAX;
+}
+
+static int policies_encode(const struct tg_creds_session *s, struct tg_buf *pt)
+{
+    if (!session_policies_fit(s)) {
+        return -1; /* a caller's mistake: sts checks the limits first */
+    }
+    size_t n = strlen(s->policy);
+    uint8_t head[3] = {SECTION_SESSION_POLICIES, (uint8_t)(n >> 8), (uint8_t)n};
+    TG_GUARD(tg_buf_append(pt, head, sizeof(head)));
+    TG_GUARD(tg_buf_append(pt, s->policy, n));
+    TG_GUARD(tg_buf_append_byte(pt, (uint8_t)s->n_policy_arns));
+    for (size_t i = 0; i < s->n_policy_arns; i++) {
+        const char *a = tg_creds_session_policy_arn(s, i);
+        size_t an = strlen(a);
+        uint8_t len[2] = {(uint8_t)(an >> 8), (uint8_t)an};
+        TG_GUARD(tg_buf_append(pt, len, sizeof(len)));
+        TG_GUARD(tg_buf_append(pt, a, an));
+    }
+    return 0;
+}
+
+/* The section after the times (pt: the rest of the plaintext, not empty). */
+static int policies_decode(struct tg_cur pt, struct tg_creds_session *s)
+{
+    if (pt.len < 4 || pt.ptr[0] != SECTION_SESSION_POLICIES) {
+        return -1;
+    }
+    size_t pos = 1;
+    size_t n = ((size_t)pt.ptr[pos] << 8) | pt.ptr[pos + 1];
+    pos += 2;
+    if (n >= sizeof(s->policy) || pt.len - pos < n + 1 ||
+        (n > 0 && memchr(pt.ptr + pos, '\0', n) != NULL)) {
+        return -1;
+    }
+    memcpy(s->policy, pt.ptr + pos, n);
+    s->policy[n] = '\0';
+    pos += n;
+    size_t count = pt.ptr[pos++];
+    if (count > TG_STS_MAX_POLICY_ARNS || (n == 0 && count == 0)) {
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (pt.len - pos < 2) {
+            return -1;
+        }
+        size_t an = ((size_t)pt.ptr[pos] << 8) | pt.ptr[pos + 1];
+        pos += 2;
+        if (pt.len - pos < an ||
+            tg_creds_session_add_policy_arn(s, tg_cur_make(pt.ptr + pos, an)) < 0) {
+            return -1;
+        }
+        pos += an;
+    }
+    return pos == pt.len && session_policies_fit(s) ? 0 : -1;
+}
+
 static int session_encode(const struct tg_creds_session *s, struct tg_buf *pt)
 {
     const uint8_t *base = (const uint8_t *)s;
@@ -614,7 +746,9 @@ static int session_encode(const struct tg_creds_session *s, struct tg_buf *pt)
     uint8_t times[16];
     put_u64(times, (uint64_t)s->issued);
     put_u64(times + 8, (uint64_t)s->expires);
-    return tg_buf_append(pt, times, sizeof(times));
+    TG_GUARD(tg_buf_append(pt, times, sizeof(times)));
+    /* Without session policies the token is what it was before them. */
+    return tg_creds_session_has_policies(s) ? policies_encode(s, pt) : 0;
 }
 
 /* Decodes into *s (which the caller zeroed); -1 unless every field fits
@@ -637,12 +771,13 @@ static int session_decode(struct tg_cur pt, struct tg_creds_session *s)
         base[session_fields[i].off + n] = '\0';
         pos += n;
     }
-    if (pt.len - pos != 16) {
+    if (pt.len - pos < 16) {
         return -1;
     }
     s->issued = (int64_t)get_u64(pt.ptr + pos);
     s->expires = (int64_t)get_u64(pt.ptr + pos + 8);
-    return 0;
+    pos += 16;
+    return pos == pt.len ? 0 : policies_decode(tg_cur_make(pt.ptr + pos, pt.len - pos), s);
 }
 
 int tg_creds_session_seal(const struct tg_creds_keyring *ring, tg_random_fn rnd, void *rnd_ctx,

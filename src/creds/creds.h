@@ -97,14 +97,38 @@ struct tg_creds_session {
     char source_identity[65];              /* "" if none */
     int64_t issued;                        /* epoch seconds */
     int64_t expires;                       /* epoch seconds */
+    /* Session policies (spec 4.5): the inline Policy with the whitespace
+     * between JSON tokens removed, "" if none (UTF-8: a character of
+     * U+0080..U+00FF takes two bytes), and the PolicyArns, n_policy_arns
+     * of them, each NUL-terminated in policy_arns at policy_arn_off[i]
+     * (tg_creds_session_policy_arn). Together they are at most
+     * TG_STS_PACKED_POLICY_MAX characters, whitespace not counted. */
+    char policy[2 * TG_STS_POLICY_MAX + 1];
+    size_t n_policy_arns;
+    uint16_t policy_arn_off[TG_STS_MAX_POLICY_ARNS];
+    char policy_arns[TG_STS_PACKED_POLICY_MAX + TG_STS_MAX_POLICY_ARNS];
 };
+
+/* Were session policies given (Policy or PolicyArns)? */
+bool tg_creds_session_has_policies(const struct tg_creds_session *s);
+/* Appends a policy ARN (no NUL inside); -1 when the session holds
+ * TG_STS_MAX_POLICY_ARNS already or policy_arns has no room. */
+int tg_creds_session_add_policy_arn(struct tg_creds_session *s, struct tg_cur arn) TG_MUST_USE;
+/* The i-th policy ARN (borrowed from s), i < s->n_policy_arns. */
+const char *tg_creds_session_policy_arn(const struct tg_creds_session *s, size_t i);
+/* The packed size of s's session policies as tegata counts it: characters
+ * of the inline policy, whitespace not counted (as IAM counts, spec 4.6),
+ * plus the characters of the ARNs. */
+size_t tg_creds_session_policy_chars(const struct tg_creds_session *s);
 
 /*
  * Seals s with the ring's current key into a SessionToken: base64 (RFC 4648
  * with padding, so only [A-Za-z0-9+/=], header-safe) of
  *   "TG" || version 1 || key id length || key id || nonce || ciphertext || tag
- * where the plaintext is a compact binary or JSON encoding of s and the
- * header bytes are the AAD. Appends to out.
+ * where the plaintext is a compact binary encoding of s (creds.c) and the
+ * header bytes are the AAD. Appends to out. -1 (nothing appended) for a
+ * caller's mistake: a field without its NUL, or session policies beyond
+ * TG_STS_POLICY_MAX / TG_STS_PACKED_POLICY_MAX characters.
  */
 int tg_creds_session_seal(const struct tg_creds_keyring *ring, tg_random_fn rnd, void *rnd_ctx,
                           const struct tg_creds_session *s, struct tg_buf *out) TG_MUST_USE;

@@ -1013,6 +1013,24 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
     form_string(&w, form, "RoleSessionName");
     tg_json_w_key(&w, "durationSeconds");
     form_string(&w, form, "DurationSeconds");
+    /* Session policies: the ARNs as CloudTrail lists them, and of the
+     * inline policy only its length in characters (its text may be 2,048
+     * characters; the audit log needs to know that one was given). */
+    if (st->has_policy) {
+        tg_json_w_key(&w, "policyLength");
+        tg_json_w_int(&w, (int64_t)tg_utf8_len(st->policy));
+    }
+    if (st->n_policy_arns > 0) {
+        tg_json_w_key(&w, "policyArns");
+        tg_json_w_array(&w);
+        for (size_t i = 0; i < st->n_policy_arns; i++) {
+            tg_json_w_object(&w);
+            tg_json_w_key(&w, "arn");
+            tg_json_w_stringn(&w, st->policy_arns[i].ptr, st->policy_arns[i].len);
+            tg_json_w_object_end(&w);
+        }
+        tg_json_w_array_end(&w);
+    }
     tg_json_w_object_end(&w);
     audit_put(&ev, "requestParameters", &w);
 
@@ -1038,6 +1056,10 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
         tg_json_w_string(&w, st->audience);
         tg_json_w_key(&w, "subjectFromWebIdentityToken");
         tg_json_w_string(&w, st->subject);
+        if (st->packed_policy_size >= 0) {
+            tg_json_w_key(&w, "packedPolicySize");
+            tg_json_w_int(&w, st->packed_policy_size);
+        }
         tg_json_w_object_end(&w);
         audit_put(&ev, "responseElements", &w);
     }
@@ -1236,6 +1258,7 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
         return 0;
     }
     int rc = -1;
+    struct tg_policy *inline_session = NULL;
     struct tg_snapshot *snap = tg_snapshot_acquire(&s->holder);
     const struct tg_policy **pols = malloc(AUTHZ_MAX_POLICIES * sizeof(*pols));
     struct tg_sts_session_ctx *ctx = malloc(sizeof(*ctx));
@@ -1277,6 +1300,28 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
     } else {
         role = NULL;
     }
+    /* The session policies sealed in the session (spec 4.5): the inline
+     * one compiled again (it parsed when the session was issued), the
+     * managed ones as their default version is now. One deleted since
+     * grants nothing: with none left, the session may do nothing. */
+    const struct tg_policy *spols[1 + TG_STS_MAX_POLICY_ARNS];
+    size_t n_session = 0;
+    bool session_given = tg_creds_session_has_policies(&who->sess);
+    if (who->sess.policy[0] != '\0') {
+        struct tg_error perr;
+        tg_error_clear(&perr);
+        if (tg_policy_parse((const uint8_t *)who->sess.policy, strlen(who->sess.policy),
+                            TG_POLICY_SESSION, &inline_session, &perr) == 0) {
+            spols[n_session++] = inline_session;
+        }
+    }
+    for (size_t i = 0; i < who->sess.n_policy_arns; i++) {
+        const struct tg_snap_policy *mp =
+            tg_snapshot_policy_by_arn(snap, tg_cur_str(tg_creds_session_policy_arn(&who->sess, i)));
+        if (mp != NULL && mp->compiled != NULL) {
+            spols[n_session++] = mp->compiled;
+        }
+    }
     struct tg_kv tags[TG_IAM_MAX_TAGS];
     char ua[512];
     header_text(req, "user-agent", ua, sizeof(ua));
@@ -1296,8 +1341,63 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
     tg_json_w_string(&w, resource);
     tg_json_w_key(&w, "role");
     tg_json_w_string(&w, role != NULL ? role->arn : NULL);
+    if (session_given) {
+        /* Which session policy is which in the trace's "session" set (its
+         * "policy" index), and those that are gone. Never their text. */
+        tg_json_w_key(&w, "session_policies");
+        tg_json_w_array(&w);
+        size_t k = 0;
+        if (who->sess.policy[0] != '\0') {
+            tg_json_w_object(&w);
+            tg_json_w_key(&w, "policy");
+            if (inline_session != NULL) {
+                tg_json_w_int(&w, (int64_t)k++);
+            } else {
+                tg_json_w_null(&w);
+            }
+            tg_json_w_key(&w, "inline_length");
+            tg_json_w_int(&w, (int64_t)strlen(who->sess.policy));
+            if (inline_session == NULL) {
+                tg_json_w_key(&w, "reason");
+                tg_json_w_string(&w, "the inline session policy no longer compiles: it grants "
+                                     "nothing");
+            }
+            tg_json_w_object_end(&w);
+        }
+        for (size_t i = 0; i < who->sess.n_policy_arns; i++) {
+            const char *arn = tg_creds_session_policy_arn(&who->sess, i);
+            const struct tg_snap_policy *mp = tg_snapshot_policy_by_arn(snap, tg_cur_str(arn));
+            bool found = mp != NULL && mp->compiled != NULL;
+            tg_json_w_object(&w);
+            tg_json_w_key(&w, "policy");
+            if (found) {
+                tg_json_w_int(&w, (int64_t)k++);
+            } else {
+                tg_json_w_null(&w);
+            }
+            tg_json_w_key(&w, "arn");
+            tg_json_w_string(&w, arn);
+            if (!found) {
+                tg_json_w_key(&w, "reason");
+                tg_json_w_string(&w, "deleted since the session was issued: it grants nothing");
+            }
+            tg_json_w_object_end(&w);
+        }
+        tg_json_w_array_end(&w);
+    }
     tg_json_w_key(&w, "policies");
-    enum tg_policy_decision d = tg_policy_authorize(pols, n, NULL, 0, &preq, NULL, &w);
+    enum tg_policy_decision d = tg_policy_authorize(pols, n, spols, n_session, &preq, NULL, &w);
+    /* The identity policies alone, to name the policy type that denied
+     * (AWS names one, spec 4.5). */
+    enum tg_policy_decision d_identity = tg_policy_authorize(pols, n, NULL, 0, &preq, NULL, NULL);
+    if (session_given && n_session == 0 && d == TG_POLICY_ALLOW) {
+        /* tg_policy_authorize skips absent session policies and would let
+         * the identity policies alone decide: fail closed instead. */
+        d = TG_POLICY_DENY_IMPLICIT;
+        tg_json_w_key(&w, "reason");
+        tg_json_w_string(&w, "none of the session's policies exists any more: no session "
+                             "policy allows");
+    }
     tg_json_w_key(&w, "decision");
     tg_json_w_string(&w, tg_policy_decision_name(d));
     tg_json_w_object_end(&w);
@@ -1308,21 +1408,29 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
         rc = 0;
         goto out;
     }
-    /* AWS's messages of an identity-policy denial. */
+    /* AWS's messages of a denial name the policy type that denied
+     * (UG:troubleshoot_access-denied: "with an explicit deny in a <type>
+     * policy", "because no <type> policy allows the <action> action"). */
+    bool by_session = d == TG_POLICY_DENY_EXPLICIT ? d_identity != TG_POLICY_DENY_EXPLICIT
+                                                   : d_identity == TG_POLICY_ALLOW;
+    const char *type = by_session ? "session policy" : "identity-based policy";
     if (d == TG_POLICY_DENY_EXPLICIT) {
         tg_error_set(err, TG_E_ACCESS_DENIED,
                      "User: %s is not authorized to perform: %s on resource: %s with an explicit "
-                     "deny in an identity-based policy",
-                     user, action, resource);
+                     "deny in a%s %s",
+                     user, action, resource, by_session ? "" : "n", type);
     } else {
         tg_error_set(err, TG_E_ACCESS_DENIED,
                      "User: %s is not authorized to perform: %s on resource: %s because no "
-                     "identity-based policy allows the %s action",
-                     user, action, resource, action);
+                     "%s allows the %s action",
+                     user, action, resource, type, action);
     }
-    tg_error_detail(err, "%s of role %s: %s (%zu policies)", action,
-                    role != NULL ? role->arn : "(gone)", tg_policy_decision_name(d), n);
+    tg_error_detail(err, "%s of role %s: %s by the %s (%zu identity, %zu of %zu session policies)",
+                    action, role != NULL ? role->arn : "(gone)", tg_policy_decision_name(d),
+                    by_session ? "session policies" : "identity policies", n, n_session,
+                    (size_t)(who->sess.policy[0] != '\0') + who->sess.n_policy_arns);
 out:
+    tg_policy_free(inline_session);
     free(pols);
     free(ctx);
     tg_snapshot_release(snap);

@@ -86,6 +86,48 @@ static bool role_arn_valid(struct tg_cur a)
     return tg_cur_starts_with(rest, ":role/") && a.ptr[a.len - 1] != '/';
 }
 
+/* The constraints of the session policy parameters (spec 1.2, bc-sts):
+ * Policy 1..2048 characters of [\u0009\u000A\u000D\u0020-\u00FF],
+ * PolicyArns at most 10 members of 20..2048 characters. Whether they name
+ * policies is phase 2's question. */
+static int parse_session_policies(const struct tg_form *in, struct tg_sts_awrwi *st,
+                                  struct tg_error *err)
+{
+    const struct tg_cur *p = tg_form_get(in, "Policy");
+    if (p != NULL) {
+        size_t n = tg_utf8_valid(*p) ? tg_utf8_len(*p) : 0;
+        if (n < 1 || !tg_policy_chars_valid(p->ptr, p->len)) {
+            return p->len == 0 ? value_error(err, *p, "policy",
+                                             "Member must have length greater than or equal to 1")
+                               : value_error(err, *p, "policy",
+                                             "Member must satisfy regular expression pattern: "
+                                             "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+        }
+        if (n > TG_STS_POLICY_MAX) {
+            return value_error(err, *p, "policy",
+                               "Member must have length less than or equal to 2048");
+        }
+        st->has_policy = true;
+        st->policy = *p;
+    }
+    TG_GUARD(tg_form_get_list_field(in, "PolicyArns.member", "arn", st->policy_arns,
+                                    TG_STS_MAX_POLICY_ARNS, &st->n_policy_arns, err));
+    for (size_t i = 0; i < st->n_policy_arns; i++) {
+        struct tg_cur a = st->policy_arns[i];
+        size_t n = tg_utf8_valid(a) ? tg_utf8_len(a) : a.len;
+        char field[48];
+        snprintf(field, sizeof(field), "policyArns.%zu.member.arn", i + 1);
+        if (n < 20) {
+            return value_error(err, a, field,
+                               "Member must have length greater than or equal to 20");
+        }
+        if (n > TG_IAM_MAX_ARN) {
+            return value_error(err, a, field, "Member must have length less than or equal to 2048");
+        }
+    }
+    return 0;
+}
+
 static int parse_params(const struct tg_form *in, struct tg_sts_awrwi *st, struct tg_error *err)
 {
     TG_GUARD(required(in, "RoleArn", "roleArn", &st->role_arn, err));
@@ -146,21 +188,13 @@ static int parse_params(const struct tg_form *in, struct tg_sts_awrwi *st, struc
         return tg_error_set(err, TG_E_VALIDATION_ERROR, "Request ARN is invalid");
     }
     /* spec 1.2: ProviderId is for OAuth 2.0 access tokens of two social
-     * providers only; tegata takes OpenID Connect ID tokens. Session
-     * policies are refused rather than ignored, so that a caller never gets
-     * more than it asked for. */
+     * providers only; tegata takes OpenID Connect ID tokens. */
     if (tg_form_get(in, "ProviderId") != NULL) {
         return tg_error_set(err, TG_E_VALIDATION_ERROR,
                             "ProviderId is only for OAuth 2.0 access tokens; omit it for "
                             "OpenID Connect ID tokens");
     }
-    if (tg_form_get(in, "Policy") != NULL || tg_form_get(in, "PolicyArns.member.1") != NULL ||
-        tg_form_get(in, "PolicyArns.member.1.arn") != NULL) {
-        return tg_error_set(err, TG_E_VALIDATION_ERROR,
-                            "Session policies (Policy, PolicyArns) are not supported by this "
-                            "server yet");
-    }
-    return 0;
+    return parse_session_policies(in, st, err);
 }
 
 /* ---- provider ---------------------------------------------------------------- */
@@ -276,6 +310,7 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
     (void)tg_buf_reserve(&st->decision, 2048); /* a usual trace, at once */
     tg_json_w_init(&st->dw, &st->decision);
     tg_json_w_object(&st->dw);
+    st->packed_policy_size = -1;
     TG_GUARD(parse_params(in, st, err));
 
     /* Parse with every algorithm we know, then hold it to the provider's
@@ -621,6 +656,133 @@ static int build_context(struct tg_sts_claim_ctx *c, const struct tg_sts_awrwi *
 
 /* ---- phase 2 ------------------------------------------------------------------ */
 
+/* Copies a policy that parsed (so is JSON) without the whitespace between
+ * tokens; strings are kept as they are. -1 if it does not fit cap. */
+static int minify(struct tg_cur doc, char *out, size_t cap)
+{
+    size_t n = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < doc.len; i++) {
+        uint8_t c = doc.ptr[i];
+        if (!in_string && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+            continue;
+        }
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        }
+        if (n + 1 >= cap) {
+            return -1;
+        }
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Step 13: the session policies (spec 1.2, 4.5) into sess. The decision
+ * object gets their ARNs, the inline policy's length and the packed size,
+ * never the policy's text (it may be large and says what the caller may
+ * do, which the audit log has no need to repeat). */
+static int session_policies(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
+                            struct tg_creds_session *sess, struct tg_error *err)
+{
+    if (!st->has_policy && st->n_policy_arns == 0) {
+        return 0;
+    }
+    tg_json_w_key(&st->dw, "session_policies");
+    tg_json_w_object(&st->dw);
+    tg_json_w_key(&st->dw, "policy_length");
+    if (st->has_policy) {
+        tg_json_w_int(&st->dw, (int64_t)tg_utf8_len(st->policy));
+    } else {
+        tg_json_w_null(&st->dw);
+    }
+    tg_json_w_key(&st->dw, "policy_arns");
+    tg_json_w_array(&st->dw);
+    for (size_t i = 0; i < st->n_policy_arns; i++) {
+        tg_json_w_stringn(&st->dw, st->policy_arns[i].ptr, st->policy_arns[i].len);
+    }
+    tg_json_w_array_end(&st->dw);
+    tg_json_w_object_end(&st->dw);
+
+    size_t chars = 0;
+    if (st->has_policy) {
+        struct tg_policy *compiled = NULL;
+        /* a session policy is checked as an identity policy: no Principal */
+        if (tg_policy_parse(st->policy.ptr, st->policy.len, TG_POLICY_SESSION, &compiled, err) <
+            0) {
+            if (err->code == TG_OK) {
+                tg_error_set(err, TG_E_MALFORMED_POLICY_DOCUMENT, "Syntax errors in policy.");
+            }
+            char why[TG_ERROR_MESSAGE_MAX + 64];
+            snprintf(why, sizeof(why), "the session policy (Policy) is malformed: %s",
+                     err->message);
+            tg_sts_awrwi_note(st, "reason", why);
+            return tg_error_detail(err, "%s", why);
+        }
+        tg_policy_free(compiled);
+        if (minify(st->policy, sess->policy, sizeof(sess->policy)) < 0) {
+            return tg_error_code(err, TG_E_INTERNAL_FAILURE); /* 2048 characters fit */
+        }
+        chars += tg_policy_size(st->policy.ptr, st->policy.len);
+    }
+    for (size_t i = 0; i < st->n_policy_arns; i++) {
+        struct tg_cur a = st->policy_arns[i];
+        /* spec 1.2: managed policies of the role's account; the snapshot
+         * is that account, so an ARN of another account names nothing. */
+        const struct tg_snap_policy *mp = tg_snapshot_policy_by_arn(ctx->snap, a);
+        if (mp == NULL || mp->compiled == NULL) {
+            char e[ECHO_MAX + 4];
+            echo(a, e);
+            tg_error_set(err, TG_E_MALFORMED_POLICY_DOCUMENT,
+                         "Policy %s does not exist or is not attachable.", e);
+            char why[ECHO_MAX + 128];
+            snprintf(why, sizeof(why),
+                     "PolicyArns member %zu (%s) names no managed policy of "
+                     "this account",
+                     i + 1, e);
+            tg_sts_awrwi_note(st, "reason", why);
+            return tg_error_detail(err, "%s", why);
+        }
+        chars += a.len; /* ASCII: it equals a policy's ARN */
+    }
+    /* spec 1.2: the plaintext of all session policies together is at most
+     * 2,048 characters; AWS reports the size of its packed (compressed)
+     * form as a percentage of what is allowed. tegata does not compress:
+     * its percentage is of the plaintext, whitespace not counted. */
+    int64_t percent =
+        (int64_t)((chars * 100 + TG_STS_PACKED_POLICY_MAX - 1) / TG_STS_PACKED_POLICY_MAX);
+    tg_json_w_key(&st->dw, "packed_policy_size");
+    tg_json_w_int(&st->dw, percent);
+    if (chars > TG_STS_PACKED_POLICY_MAX) {
+        tg_error_set(err, TG_E_PACKED_POLICY_TOO_LARGE,
+                     "Packed policy consumes %lld%% of allotted space, please use smaller policy "
+                     "for session.",
+                     (long long)percent);
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "session policies of %zu characters (whitespace not counted) exceed %d", chars,
+                 TG_STS_PACKED_POLICY_MAX);
+        tg_sts_awrwi_note(st, "reason", why);
+        return tg_error_detail(err, "%s", why);
+    }
+    for (size_t i = 0; i < st->n_policy_arns; i++) {
+        if (tg_creds_session_add_policy_arn(sess, st->policy_arns[i]) < 0) {
+            return tg_error_code(err, TG_E_INTERNAL_FAILURE); /* they fit: checked above */
+        }
+    }
+    st->packed_policy_size = (int)percent;
+    return 0;
+}
+
 static void assumed_role_arn(const struct tg_creds_session *s, char *out, size_t cap)
 {
     /* spec 1.3: the role path is dropped */
@@ -743,6 +905,11 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         goto out;
     }
 
+    /* 13. session policies */
+    if (session_policies(ctx, st, &sess, err) < 0) {
+        goto out;
+    }
+
     /* mint (spec 6) */
     tg_creds_access_key_id("ASIA", ctx->rnd, ctx->rnd_ctx, sess.access_key_id);
     tg_creds_secret(ctx->rnd, ctx->rnd_ctx, sess.secret);
@@ -790,6 +957,11 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
     tg_xml_elem_time(xml, "Expiration", sess.expires);
     tg_xml_elem_str(xml, "AccessKeyId", sess.access_key_id);
     tg_xml_close(xml);
+    /* spec 1.3: only when session policies were given; after
+     * AssumedRoleUser and before Provider in the model's order */
+    if (st->packed_policy_size >= 0) {
+        tg_xml_elem_i64(xml, "PackedPolicySize", st->packed_policy_size);
+    }
     tg_xml_elem_str(xml, "Provider", st->provider->arn);
 
     /* for the audit event's responseElements */

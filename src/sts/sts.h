@@ -36,6 +36,12 @@ struct tg_sts_awrwi {
     struct tg_cur session_name; /* borrowed from the form */
     int64_t duration;
     struct tg_cur token; /* borrowed from the form: never logged */
+    /* session policies (spec 1.2, 4.5), borrowed from the form */
+    bool has_policy;
+    struct tg_cur policy; /* the Policy parameter when has_policy */
+    struct tg_cur policy_arns[TG_STS_MAX_POLICY_ARNS];
+    size_t n_policy_arns;
+    int packed_policy_size; /* PackedPolicySize (a percentage) once checked; -1 before */
     /* the token and its provider */
     struct tg_jws jws;
     bool jws_ok;
@@ -73,11 +79,19 @@ int tg_sts_awrwi_begin(const struct tg_sts_ctx *ctx, const struct tg_form *in,
 /*
  * Phase 2: verifies the signature with ks, the claims (aud, exp, nbf, iat,
  * sub), evaluates the role's trust policy with the claims as condition keys
- * (spec 3), checks DurationSeconds against the role, mints the credentials
- * and writes the inside of <AssumeRoleWithWebIdentityResult> to xml.
+ * (spec 3), checks DurationSeconds against the role, then the session
+ * policies (the inline Policy must parse: MalformedPolicyDocument; every
+ * PolicyArns member must name a managed policy of the account:
+ * MalformedPolicyDocument; together at most TG_STS_PACKED_POLICY_MAX
+ * characters: PackedPolicyTooLarge), mints the credentials with the
+ * session policies sealed in, and writes the inside of
+ * <AssumeRoleWithWebIdentityResult> to xml (PackedPolicySize when session
+ * policies were given).
  * Errors: InvalidIdentityToken, ExpiredTokenException, AccessDenied,
- * ValidationError. The decision object records every step for the audit
- * log.
+ * ValidationError, MalformedPolicyDocument, PackedPolicyTooLarge. The
+ * decision object records every step for the audit log (of the session
+ * policies: their ARNs, the inline policy's length and the packed size,
+ * never the policy's text).
  */
 int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
                         const struct tg_jose_keyset *ks, struct tg_xml *xml,

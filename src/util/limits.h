@@ -16,7 +16,7 @@
 #define TG_HTTP_MAX_URI 16384      /* a presigned GET with a 4 KiB policy still fits */
 #define TG_HTTP_MAX_BODY 1048576   /* IAM's largest parameter (131,072-char policy) URL-encoded x3 */
 #define TG_HTTP_MAX_HEADERS 64     /* SDKs send about 10 */
-#define TG_HTTP_MAX_HEADER_VALUE 8192 /* Authorization with many signed headers, session tokens */
+#define TG_HTTP_MAX_HEADER_VALUE 12288 /* Authorization with many signed headers; a session token at TG_SIGV4_MAX_SESSION_TOKEN */
 #define TG_HTTP_MAX_CONNECTIONS 1024  /* per node; beyond that libmicrohttpd refuses */
 #define TG_HTTP_CONNECTION_TIMEOUT 30 /* seconds a slow client may hold a connection */
 #define TG_HTTP_CONNECTION_MEMORY 32768 /* libmicrohttpd's per-connection pool: the request line and headers live there (the body does not); it zeroes all of it for every request */
@@ -36,7 +36,7 @@
 #define TG_SIGV4_MAX_AUTH_HEADER 4096    /* Authorization header value */
 #define TG_SIGV4_MAX_CANONICAL 2097152   /* canonical request: URI + query + headers */
 #define TG_SIGV4_MAX_ACCESS_KEY_ID 128   /* model accessKeyIdType 16..128 */
-#define TG_SIGV4_MAX_SESSION_TOKEN 8192  /* ours are about 400 chars; every session field at its maximum fits */
+#define TG_SIGV4_MAX_SESSION_TOKEN 10240 /* ours are about 400 chars, ~3,200 with a 2,048-char session policy; every session field at its maximum with the largest session policies is 9,712 */
 
 /* ---- JSON and policies ---- */
 #define TG_JSON_MAX_DEPTH 32                /* IAM policies nest 5 deep; deeper is an attack */
@@ -112,6 +112,9 @@
 #define TG_SESSION_DEFAULT_DURATION 3600
 #define TG_SESSION_NAME_MAX 64
 #define TG_KEYRING_MAX_KEYS 16         /* live sealing keys; old ones are pruned after 12 h */
+#define TG_STS_POLICY_MAX 2048         /* Policy, characters (bc-sts sessionPolicyDocumentType 1..2048) */
+#define TG_STS_MAX_POLICY_ARNS 10      /* PolicyArns members (bc-sts doc: "up to 10") */
+#define TG_STS_PACKED_POLICY_MAX 2048  /* plaintext of inline + managed session policies, whitespace not counted (spec 1.2) */
 
 /* clang-format on */
 

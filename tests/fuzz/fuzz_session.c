@@ -96,7 +96,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Every field is NUL-terminated within its array. */
         if (strnlen(s.access_key_id, sizeof(s.access_key_id)) == sizeof(s.access_key_id) ||
             strnlen(s.provider_arn, sizeof(s.provider_arn)) == sizeof(s.provider_arn) ||
-            strnlen(s.source_identity, sizeof(s.source_identity)) == sizeof(s.source_identity)) {
+            strnlen(s.source_identity, sizeof(s.source_identity)) == sizeof(s.source_identity) ||
+            strnlen(s.policy, sizeof(s.policy)) == sizeof(s.policy) ||
+            s.n_policy_arns > TG_STS_MAX_POLICY_ARNS ||
+            tg_creds_session_policy_chars(&s) > TG_STS_PACKED_POLICY_MAX) {
             abort();
         }
         /* A session that opened seals again (it came from a token, so it

@@ -1044,6 +1044,246 @@ def test_aws_cli_assume_role_with_web_identity(world, gh):
     world.ledger.denials.append(("cli-denied", "AccessDenied", ("repo:acme/app-evil",)))
 
 
+# ---- session policies (spec 1.2, 1.3, 4.5) -------------------------------------------
+
+
+def _packed(policy_text, arns=()):
+    """tegata's PackedPolicySize: characters of the policy, whitespace not
+    counted, and of the ARNs, as a percentage of 2,048, rounded up."""
+    chars = sum(1 for c in policy_text if c not in " \t\r\n") + sum(len(a) for a in arns)
+    return (chars * 100 + 2047) // 2048, chars
+
+
+def _assume_with(world, role_arn, token, session, **kw):
+    world.ledger.secret("web identity token", token)
+    r = world.sts.assume_role_with_web_identity(
+        RoleArn=role_arn, RoleSessionName=session, WebIdentityToken=token, **kw)
+    c = r["Credentials"]
+    world.ledger.secret("secret access key", c["SecretAccessKey"])
+    world.ledger.secret("session token", c["SessionToken"])
+    world.ledger.successes.append((session, c["AccessKeyId"]))
+    return r
+
+
+def _refused_with(world, role_arn, token, code, message, trace=(), audited=True, **kw):
+    session = world.session_name("sp-deny")
+    world.ledger.secret("web identity token", token)
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        world.sts.assume_role_with_web_identity(
+            RoleArn=role_arn, RoleSessionName=session, WebIdentityToken=token, **kw)
+    err = ei.value.response["Error"]
+    status = ei.value.response["ResponseMetadata"]["HTTPStatusCode"]
+    assert (err["Code"], status, err.get("Type")) == (code, 400, "Sender"), ei.value.response
+    assert err["Message"] == message, err["Message"]
+    if audited:
+        world.ledger.denials.append((session, code, tuple(trace)))
+    return session
+
+
+def _audit_events(world):
+    return [json.loads(line) for line in world.server.audit_path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def sp(world, gh):
+    """A role whose own policies allow much, and managed policies to pass
+    as session policies."""
+    admin = world.server.iam()
+    name = "gh-session-policies"
+    role_arn = create_role(world.server, name, gh.trust)
+    admin.put_role_policy(RoleName=name, PolicyName="wide", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Resource": "*",
+             "Action": ["iam:GetRole", "iam:ListRoles", "iam:ListRoleTags", "iam:GetPolicy"]}]}))
+    tags = admin.create_policy(PolicyName="session-list-tags", Path="/sessions/", PolicyDocument=
+                               json.dumps({"Version": "2012-10-17", "Statement": [
+                                   {"Effect": "Allow", "Action": "iam:ListRoleTags",
+                                    "Resource": "*"}]}))["Policy"]["Arn"]
+    return type("SP", (), {"name": name, "role": role_arn, "tags": tags, "admin": admin})
+
+
+def _denied(call, r, action, resource, why):
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        call()
+    err = ei.value.response["Error"]
+    assert (err["Code"], ei.value.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+        ("AccessDenied", 403), err
+    assert err["Message"] == (f"User: {r['AssumedRoleUser']['Arn']} is not authorized to "
+                              f"perform: {action} on resource: {resource} {why}"), err["Message"]
+
+
+def test_session_policies_narrow_the_role(world, gh, sp):
+    """Effective permissions = the role's policies AND the session policies
+    (spec 4.5): a call both allow succeeds, one only the role allows is
+    AccessDenied with AWS's session-policy message."""
+    marker = f"arn:aws:iam::*:role/marker-{uuid.uuid4().hex}"
+    inline = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:GetRole", "iam:CreateRole"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:GetRole", "Resource": ["arn:aws:iam::*:role/gh-deploy",
+                                                                  marker]}]}
+    text = json.dumps(inline, indent=2)  # whitespace is not counted
+    session = world.session_name("sp-narrow")
+    r = _assume_with(world, sp.role, gh.iss.mint(I.github_claims()), session, Policy=text,
+                     PolicyArns=[{"arn": sp.tags}])
+    want, chars = _packed(text, [sp.tags])
+    assert r["PackedPolicySize"] == want and 0 < want <= 100, (r["PackedPolicySize"], chars)
+    iam = iam_client(world.server, r["Credentials"])
+    acct = world.account
+
+    # both allow: the inline policy for GetRole, the managed one for ListRoleTags
+    assert iam.get_role(RoleName=sp.name)["Role"]["Arn"] == sp.role
+    assert iam.list_role_tags(RoleName=sp.name)["Tags"] == []
+    # the role allows, no session policy does
+    _denied(iam.list_roles, r, "iam:ListRoles", "*",
+            "because no session policy allows the iam:ListRoles action")
+    _denied(lambda: iam.get_policy(PolicyArn=sp.tags), r, "iam:GetPolicy", sp.tags,
+            "because no session policy allows the iam:GetPolicy action")
+    # a session policy denies explicitly
+    _denied(lambda: iam.get_role(RoleName="gh-deploy"), r, "iam:GetRole",
+            f"arn:aws:iam::{acct}:role/gh-deploy", "with an explicit deny in a session policy")
+    # a session policy allows what the role does not: the role decides
+    _denied(lambda: iam.create_role(RoleName="nope", AssumeRolePolicyDocument=json.dumps(gh.trust)),
+            r, "iam:CreateRole", f"arn:aws:iam::{acct}:role/nope",
+            "because no identity-based policy allows the iam:CreateRole action")
+
+    # A session of the same role without session policies has the role's
+    # permissions, and no PackedPolicySize.
+    plain = world.assume(sp.role, gh.iss.mint(I.github_claims()))
+    assert "PackedPolicySize" not in plain
+    assert sp.name in [x["RoleName"] for x in
+                       iam_client(world.server, plain["Credentials"]).list_roles()["Roles"]]
+
+    # The audit event of the call records the ARNs, the policy's length and
+    # the packed size, never the policy's text; the IAM events say which
+    # session policy is which.
+    events = _audit_events(world)
+    ev = [e for e in events if e["eventName"] == "AssumeRoleWithWebIdentity"
+          and e["requestParameters"].get("roleSessionName") == session]
+    assert len(ev) == 1, ev
+    ev = ev[0]
+    assert ev["requestParameters"]["policyArns"] == [{"arn": sp.tags}]
+    assert ev["requestParameters"]["policyLength"] == len(text)
+    assert ev["responseElements"]["packedPolicySize"] == want
+    assert ev["decision"]["session_policies"] == {"policy_length": len(text),
+                                                  "policy_arns": [sp.tags]}
+    assert ev["decision"]["packed_policy_size"] == want
+    dump = json.dumps(events)
+    assert marker not in dump
+    mine = [e for e in events if e["eventSource"] == "iam.amazonaws.com"
+            and e["userIdentity"].get("accessKeyId") == r["Credentials"]["AccessKeyId"]]
+    lr = [e for e in mine if e["eventName"] == "ListRoles"][0]
+    assert lr["errorCode"] == "AccessDenied"
+    assert lr["decision"]["session_policies"] == [
+        {"policy": 0, "inline_length": chars - len(sp.tags)}, {"policy": 1, "arn": sp.tags}]
+    assert [(p["set"], p["decision"]) for p in lr["decision"]["policies"]] == [
+        ("identity", "allowed"), ("session", "implicitDeny"), ("session", "implicitDeny")]
+
+
+def test_session_policy_deleted_after_issue_grants_nothing(world, gh, sp):
+    """A managed session policy deleted after the session was issued grants
+    nothing (deny, not fail open), and the audit event says so."""
+    admin = sp.admin
+    gone = admin.create_policy(PolicyName="session-get-role", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}]}))["Policy"]["Arn"]
+    r = _assume_with(world, sp.role, gh.iss.mint(I.github_claims()),
+                     world.session_name("sp-gone"), PolicyArns=[{"arn": gone}])
+    assert r["PackedPolicySize"] == _packed("", [gone])[0]
+    iam = iam_client(world.server, r["Credentials"])
+    assert iam.get_role(RoleName=sp.name)["Role"]["RoleName"] == sp.name
+    admin.delete_policy(PolicyArn=gone)
+    _denied(lambda: iam.get_role(RoleName=sp.name), r, "iam:GetRole", sp.role,
+            "because no session policy allows the iam:GetRole action")
+    ev = [e for e in _audit_events(world) if e["eventSource"] == "iam.amazonaws.com"
+          and e["userIdentity"].get("accessKeyId") == r["Credentials"]["AccessKeyId"]][-1]
+    assert ev["errorCode"] == "AccessDenied"
+    assert ev["decision"]["session_policies"][0]["policy"] is None
+    assert "deleted" in ev["decision"]["session_policies"][0]["reason"]
+    assert ev["decision"]["decision"] == "implicitDeny"
+
+
+def test_session_policy_errors(world, gh, sp):
+    token = lambda: gh.iss.mint(I.github_claims())  # noqa: E731
+    # PackedPolicyTooLarge: a policy that fits alone, with an ARN too many
+    resources = ",".join(f'"arn:aws:iam::*:role/r{i:04d}"' for i in range(69))
+    big = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole",'
+           f'"Resource":[{resources}]}}]}}')
+    assert 2000 < len(big) <= 2048, len(big)
+    pct, chars = _packed(big, [sp.tags])
+    assert chars > 2048
+    _refused_with(world, sp.role, token(), "PackedPolicyTooLarge",
+                  f"Packed policy consumes {pct}% of allotted space, please use smaller policy "
+                  "for session.", ("packed_policy_size",), Policy=big,
+                  PolicyArns=[{"arn": sp.tags}])
+    r = _assume_with(world, sp.role, token(), world.session_name("sp-big"), Policy=big)
+    assert r["PackedPolicySize"] == _packed(big)[0] <= 100
+    # MalformedPolicyDocument with the parser's message
+    _refused_with(world, sp.role, token(), "MalformedPolicyDocument", "Syntax errors in policy.",
+                  ("session policy",), Policy='{"Version":"2012-10-17"')
+    _refused_with(world, sp.role, token(), "MalformedPolicyDocument",
+                  "Policy document should not specify a principal.", ("malformed",),
+                  Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+                      {"Effect": "Allow", "Principal": "*", "Action": "iam:GetRole",
+                       "Resource": "*"}]}))
+    missing = f"arn:aws:iam::{world.account}:policy/sessions/not-there"
+    _refused_with(world, sp.role, token(), "MalformedPolicyDocument",
+                  f"Policy {missing} does not exist or is not attachable.",
+                  ("names no managed policy",), PolicyArns=[{"arn": missing}])
+    # ValidationError: AWS's constraints
+    _refused_with(world, sp.role, token(), "ValidationError",
+                  "1 validation error detected: Value at 'policyArns' failed to satisfy "
+                  "constraint: Member must have length less than or equal to 10",
+                  audited=False, PolicyArns=[{"arn": sp.tags}] * 11)
+    too_long = '{"Version":"2012-10-17"' + " " * 2048 + "}"
+    r = _raw_awrwi(world, sp.role, token(), world.session_name("sp-long"), Policy=too_long)
+    code, msg, _ = _sts_error(r)
+    assert (r.status, code) == (400, "ValidationError"), r.body
+    assert msg.endswith("at 'policy' failed to satisfy constraint: Member must have length "
+                        "less than or equal to 2048"), msg
+    r = _raw_awrwi(world, sp.role, token(), world.session_name("sp-char"), Policy="{\u0100}")
+    code, msg, _ = _sts_error(r)
+    assert (r.status, code) == (400, "ValidationError"), r.body
+    assert "Member must satisfy regular expression pattern" in msg, msg
+
+
+def test_session_policy_xml_order(world, gh, sp):
+    """PackedPolicySize sits after AssumedRoleUser and before Provider."""
+    session = world.session_name("sp-xml")
+    r = _raw_awrwi(world, sp.role, gh.iss.mint(I.github_claims()), session,
+                   **{"PolicyArns.member.1.arn": sp.tags})
+    assert r.status == 200, r.body
+    root = ET.fromstring(r.body)
+    result = root.find(STS_NS + "AssumeRoleWithWebIdentityResult")
+    tags = [c.tag[len(STS_NS):] for c in result]
+    assert tags == ["SubjectFromWebIdentityToken", "Audience", "AssumedRoleUser", "Credentials",
+                    "PackedPolicySize", "Provider"], tags
+    assert result.findtext(STS_NS + "PackedPolicySize") == str(_packed("", [sp.tags])[0])
+    creds = {c.tag[len(STS_NS):]: c.text for c in result.find(STS_NS + "Credentials")}
+    world.ledger.secret("secret access key", creds["SecretAccessKey"])
+    world.ledger.secret("session token", creds["SessionToken"])
+    world.ledger.successes.append((session, creds["AccessKeyId"]))
+
+
+def test_aws_cli_session_policy(world, gh, sp):
+    token = gh.iss.mint(I.github_claims())
+    world.ledger.secret("web identity token", token)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}]})
+    out = world.cli("sts", "assume-role-with-web-identity", "--role-arn", sp.role,
+                    "--role-session-name", "cli-sp", "--web-identity-token", token,
+                    "--policy", policy, "--policy-arns", f"arn={sp.tags}")
+    c = out["Credentials"]
+    world.ledger.secret("secret access key", c["SecretAccessKey"])
+    world.ledger.secret("session token", c["SessionToken"])
+    world.ledger.successes.append(("cli-sp", c["AccessKeyId"]))
+    assert out["PackedPolicySize"] == _packed(policy, [sp.tags])[0]
+    got = world.cli("iam", "get-role", "--role-name", sp.name, creds=c)
+    assert got["Role"]["Arn"] == sp.role
+    proc = world.cli("iam", "list-roles", creds=c, check=False)
+    assert proc.returncode != 0 and cli_error_code(proc) == "AccessDenied", proc.stderr
+    assert "because no session policy allows the iam:ListRoles action" in proc.stderr
+
+
 # ---- the audit file (keep this test last) ---------------------------------------------
 
 

@@ -295,6 +295,67 @@ static void test_list_limits(void **state)
     assert_int_equal(fx->err.code, TG_E_INVALID_PARAMETER_VALUE);
 }
 
+/* A list of structures with one field: PolicyArns.member.N.arn. */
+static void test_list_field(void **state)
+{
+    struct fixture *fx = *state;
+    struct tg_cur out[10];
+    size_t n = 99;
+    assert_int_equal(parse(fx, "PolicyArns.member.2.arn=b&PolicyArns.member.1.arn=a&"
+                               "PolicyArnsX.member.1.arn=z&Policy=p"),
+                     0);
+    assert_int_equal(
+        tg_form_get_list_field(&fx->form, "PolicyArns.member", "arn", out, 10, &n, &fx->err), 0);
+    assert_int_equal(n, 2);
+    assert_true(tg_cur_eq_str(out[0], "a"));
+    assert_true(tg_cur_eq_str(out[1], "b"));
+    tg_form_free(&fx->form);
+
+    /* absent */
+    assert_int_equal(parse(fx, "Policy=p"), 0);
+    assert_int_equal(
+        tg_form_get_list_field(&fx->form, "PolicyArns.member", "arn", out, 10, &n, &fx->err), 0);
+    assert_int_equal(n, 0);
+    tg_form_free(&fx->form);
+
+    /* a member without its field is refused, not ignored */
+    assert_int_equal(parse(fx, "PolicyArns.member.1.arn=a&PolicyArns.member.2=b"), 0);
+    assert_int_equal(
+        tg_form_get_list_field(&fx->form, "PolicyArns.member", "arn", out, 10, &n, &fx->err), -1);
+    assert_int_equal(fx->err.code, TG_E_VALIDATION_ERROR);
+    assert_string_equal(fx->err.message,
+                        "1 validation error detected: Value null at 'policyArns.2.member.arn' "
+                        "failed to satisfy constraint: Member must not be null");
+    tg_form_free(&fx->form);
+    assert_int_equal(parse(fx, "PolicyArns.member.1.Arn=a"), 0);
+    assert_int_equal(
+        tg_form_get_list_field(&fx->form, "PolicyArns.member", "arn", out, 10, &n, &fx->err), -1);
+    assert_int_equal(fx->err.code, TG_E_VALIDATION_ERROR);
+    tg_form_free(&fx->form);
+
+    /* gaps and the maximum */
+    assert_int_equal(parse(fx, "PolicyArns.member.1.arn=a&PolicyArns.member.3.arn=c"), 0);
+    assert_int_equal(
+        tg_form_get_list_field(&fx->form, "PolicyArns.member", "arn", out, 10, &n, &fx->err), -1);
+    assert_int_equal(fx->err.code, TG_E_INVALID_PARAMETER_VALUE);
+    tg_form_free(&fx->form);
+    struct tg_buf b;
+    tg_buf_init(&b, 4096);
+    for (int i = 1; i <= 11; i++) {
+        assert_int_equal(tg_buf_appendf(&b, "%sPolicyArns.member.%d.arn=x", i > 1 ? "&" : "", i),
+                         0);
+    }
+    assert_int_equal(tg_buf_nul(&b), 0);
+    assert_int_equal(parse(fx, (const char *)b.ptr), 0);
+    assert_int_equal(
+        tg_form_get_list_field(&fx->form, "PolicyArns.member", "arn", out, 10, &n, &fx->err), -1);
+    assert_int_equal(fx->err.code, TG_E_VALIDATION_ERROR);
+    assert_string_equal(fx->err.message,
+                        "1 validation error detected: Value at 'policyArns' failed to satisfy "
+                        "constraint: Member must have length less than or equal to 10");
+    tg_buf_free(&b);
+}
+
 static void test_list_ignores_others(void **state)
 {
     struct fixture *fx = *state;
@@ -642,6 +703,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_basic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_gaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_ignores_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pairs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pairs_errors, setup, teardown),

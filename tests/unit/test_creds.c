@@ -792,6 +792,11 @@ static void assert_session_equal(const struct tg_creds_session *a, const struct 
     assert_string_equal(a->source_identity, b->source_identity);
     assert_int_equal(a->issued, b->issued);
     assert_int_equal(a->expires, b->expires);
+    assert_string_equal(a->policy, b->policy);
+    assert_int_equal(a->n_policy_arns, b->n_policy_arns);
+    for (size_t i = 0; i < a->n_policy_arns; i++) {
+        assert_string_equal(tg_creds_session_policy_arn(a, i), tg_creds_session_policy_arn(b, i));
+    }
 }
 
 struct session_fx {
@@ -1202,6 +1207,178 @@ static size_t sample_plaintext(const struct tg_creds_session *s, uint8_t *pt)
     return n;
 }
 
+#define SP_POLICY                                                                                  \
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:GetRole\"," \
+    "\"Resource\":\"*\"}]}"
+#define SP_ARN1 "arn:aws:iam::123456789012:policy/read-only"
+#define SP_ARN2 "arn:aws:iam::123456789012:policy/ci/deploy"
+
+/* The documented section of session policies after the sample plaintext. */
+static size_t sample_policy_plaintext(const struct tg_creds_session *s, uint8_t *pt)
+{
+    size_t n = sample_plaintext(s, pt);
+    const char *arns[] = {SP_ARN1, SP_ARN2};
+    size_t pl = strlen(SP_POLICY);
+    pt[n++] = 0x01;
+    pt[n++] = (uint8_t)(pl >> 8);
+    pt[n++] = (uint8_t)pl;
+    memcpy(pt + n, SP_POLICY, pl);
+    n += pl;
+    pt[n++] = 2;
+    for (size_t i = 0; i < 2; i++) {
+        size_t l = strlen(arns[i]);
+        pt[n++] = (uint8_t)(l >> 8);
+        pt[n++] = (uint8_t)l;
+        memcpy(pt + n, arns[i], l);
+        n += l;
+    }
+    return n;
+}
+
+static void test_session_policies(void **state)
+{
+    struct session_fx *fx = *state;
+    struct rng r = {17, -1};
+    struct tg_creds_session s, out;
+    struct tg_buf token, text;
+    tg_buf_init(&token, TG_SIGV4_MAX_SESSION_TOKEN);
+    tg_buf_init(&text, 8192);
+
+    /* Without session policies a token is exactly what the documented
+     * version-1 plaintext (no section) seals to: the same size as before. */
+    uint8_t pt[8192];
+    size_t n = sample_plaintext(&fx->s, pt);
+    seal_raw_plaintext(&fx->ring1, pt, n, &text);
+    assert_int_equal(text.len, fx->token.len);
+    assert_false(tg_creds_session_has_policies(&fx->s));
+
+    /* Round trip with an inline policy and two ARNs. */
+    sample_session(&s);
+    snprintf(s.policy, sizeof(s.policy), "%s", SP_POLICY);
+    assert_int_equal(tg_creds_session_add_policy_arn(&s, tg_cur_str(SP_ARN1)), 0);
+    assert_int_equal(tg_creds_session_add_policy_arn(&s, tg_cur_str(SP_ARN2)), 0);
+    assert_true(tg_creds_session_has_policies(&s));
+    assert_int_equal(tg_creds_session_policy_chars(&s),
+                     strlen(SP_POLICY) + strlen(SP_ARN1) + strlen(SP_ARN2));
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), 0);
+    assert_true(token.len > fx->token.len);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &s);
+    assert_string_equal(tg_creds_session_policy_arn(&out, 1), SP_ARN2);
+    tg_wipe(&out, sizeof(out));
+
+    /* Only ARNs, only a policy. */
+    struct tg_creds_session only;
+    sample_session(&only);
+    assert_int_equal(tg_creds_session_add_policy_arn(&only, tg_cur_str(SP_ARN1)), 0);
+    tg_buf_reset(&token);
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &only, &token), 0);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &only);
+    sample_session(&only);
+    snprintf(only.policy, sizeof(only.policy), "%s", SP_POLICY);
+    tg_buf_reset(&token);
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &only, &token), 0);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &only);
+    tg_wipe(&out, sizeof(out));
+
+    /* The documented section opens; every cut of it, a byte more, an
+     * unknown section, an empty one, too many ARNs, an empty ARN do not. */
+    n = sample_policy_plaintext(&fx->s, pt);
+    seal_raw_plaintext(&fx->ring1, pt, n, &text);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&text), &out), 0);
+    assert_session_equal(&out, &s);
+    tg_wipe(&out, sizeof(out));
+    size_t base = sample_plaintext(&fx->s, pt);
+    for (size_t k = base + 1; k < n; k++) {
+        seal_raw_plaintext(&fx->ring1, pt, k, &text);
+        assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    }
+    pt[n] = 0;
+    seal_raw_plaintext(&fx->ring1, pt, n + 1, &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    pt[base] = 0x02;
+    seal_raw_plaintext(&fx->ring1, pt, n, &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    const uint8_t empty[] = {0x01, 0, 0, 0};
+    memcpy(pt + base, empty, sizeof(empty));
+    seal_raw_plaintext(&fx->ring1, pt, base + sizeof(empty), &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    const uint8_t eleven[] = {0x01, 0, 1, 'x', 11};
+    memcpy(pt + base, eleven, sizeof(eleven));
+    size_t m = base + sizeof(eleven);
+    for (int i = 0; i < 11; i++) {
+        pt[m++] = 0;
+        pt[m++] = 1;
+        pt[m++] = 'a';
+    }
+    seal_raw_plaintext(&fx->ring1, pt, m, &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    pt[base + 4] = 10; /* ten of them is fine */
+    seal_raw_plaintext(&fx->ring1, pt, m - 3, &text);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&text), &out), 0);
+    assert_int_equal(out.n_policy_arns, 10);
+    tg_wipe(&out, sizeof(out));
+    const uint8_t empty_arn[] = {0x01, 0, 0, 1, 0, 0};
+    memcpy(pt + base, empty_arn, sizeof(empty_arn));
+    seal_raw_plaintext(&fx->ring1, pt, base + sizeof(empty_arn), &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+
+    /* Limits: an eleventh ARN; more than 2,048 characters of policy or of
+     * all of them together is a caller's mistake that seal refuses. */
+    sample_session(&s);
+    for (int i = 0; i < TG_STS_MAX_POLICY_ARNS; i++) {
+        assert_int_equal(tg_creds_session_add_policy_arn(&s, tg_cur_str(SP_ARN1)), 0);
+    }
+    assert_int_equal(tg_creds_session_add_policy_arn(&s, tg_cur_str(SP_ARN1)), -1);
+    assert_int_equal(tg_creds_session_add_policy_arn(&only, tg_cur_make("", 0)), -1);
+    sample_session(&s);
+    memset(s.policy, 'a', TG_STS_PACKED_POLICY_MAX + 1);
+    tg_buf_reset(&token);
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), -1);
+    assert_int_equal(token.len, 0);
+    memset(s.policy, 'a', TG_STS_PACKED_POLICY_MAX);
+    s.policy[TG_STS_PACKED_POLICY_MAX - 20] = '\0';
+    assert_int_equal(tg_creds_session_add_policy_arn(&s, tg_cur_str(SP_ARN1)), 0); /* 42 */
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), -1);
+    s.policy[TG_STS_PACKED_POLICY_MAX - 42] = '\0'; /* exactly 2,048 together */
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), 0);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &s);
+    tg_wipe(&out, sizeof(out));
+
+    /* The largest session: every field at its maximum and 2,048 characters
+     * of U+00E9 (4,096 bytes) as the policy, which is the most bytes the
+     * limits allow. It fits TG_SIGV4_MAX_SESSION_TOKEN and a header. */
+    memset(&s, 0, sizeof(s));
+    fill(s.access_key_id, sizeof(s.access_key_id), 'A');
+    fill(s.secret, sizeof(s.secret), '/');
+    fill(s.account_id, sizeof(s.account_id), '9');
+    fill(s.role_name, sizeof(s.role_name), 'r');
+    fill(s.role_id, sizeof(s.role_id), 'I');
+    fill(s.role_path, sizeof(s.role_path), 'p');
+    fill(s.session_name, sizeof(s.session_name), 's');
+    fill(s.provider_arn, sizeof(s.provider_arn), 'a');
+    fill(s.subject, sizeof(s.subject), 'u');
+    fill(s.source_identity, sizeof(s.source_identity), 'i');
+    for (size_t i = 0; i < TG_STS_POLICY_MAX; i++) {
+        s.policy[2 * i] = (char)0xC3;
+        s.policy[2 * i + 1] = (char)0xA9;
+    }
+    assert_int_equal(tg_creds_session_policy_chars(&s), TG_STS_POLICY_MAX);
+    tg_buf_reset(&token);
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), 0);
+    assert_true(token.len <= TG_SIGV4_MAX_SESSION_TOKEN);
+    assert_true(token.len <= TG_HTTP_MAX_HEADER_VALUE);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &s);
+    tg_wipe(&out, sizeof(out));
+    tg_wipe(&s, sizeof(s));
+    tg_buf_free(&token);
+    tg_buf_free(&text);
+}
+
 static void test_session_plaintext_checked(void **state)
 {
     struct session_fx *fx = *state;
@@ -1298,6 +1475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_base64_garbage, session_setup,
                                         session_teardown),
         cmocka_unit_test_setup_teardown(test_session_max_fields, session_setup, session_teardown),
+        cmocka_unit_test_setup_teardown(test_session_policies, session_setup, session_teardown),
         cmocka_unit_test_setup_teardown(test_session_plaintext_checked, session_setup,
                                         session_teardown),
     };

@@ -156,9 +156,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs both phases as the server does; returns the error code. */
-static enum tg_code awrwi(struct sts_fx *f, const char *role_arn, const char *session,
-                          const char *token, const char *duration)
+/* Runs both phases as the server does, with extra (may be NULL) appended
+ * to the form as it is (already URL-encoded); returns the error code. */
+static enum tg_code awrwi_ex(struct sts_fx *f, const char *role_arn, const char *session,
+                             const char *token, const char *duration, const char *extra)
 {
     struct tg_buf form;
     tg_buf_init(&form, 1 << 17);
@@ -172,10 +173,16 @@ static enum tg_code awrwi(struct sts_fx *f, const char *role_arn, const char *se
         ok |= tg_buf_append_str(&form, "&DurationSeconds=");
         ok |= tg_buf_append_str(&form, duration);
     }
+    if (extra != NULL) {
+        ok |= tg_buf_append_str(&form, "&");
+        ok |= tg_buf_append_str(&form, extra);
+    }
     assert_int_equal(ok, 0);
     struct tg_form in;
     tg_form_init(&in);
-    assert_int_equal(tg_form_parse(&in, form.ptr, form.len, &f->err), 0);
+    if (tg_form_parse(&in, form.ptr, form.len, &f->err) < 0) {
+        fail_msg("form: %s", f->err.message);
+    }
 
     struct tg_sts_ctx ctx = {f->fx.snap, &f->ring, NOW, fx_rand, &f->fx.rng};
     struct tg_sts_awrwi st;
@@ -202,6 +209,12 @@ static enum tg_code awrwi(struct sts_fx *f, const char *role_arn, const char *se
     tg_buf_free(&form);
     assert_int_equal(tg_buf_nul(&f->xml), 0);
     return rc == 0 ? TG_OK : f->err.code;
+}
+
+static enum tg_code awrwi(struct sts_fx *f, const char *role_arn, const char *session,
+                          const char *token, const char *duration)
+{
+    return awrwi_ex(f, role_arn, session, token, duration, NULL);
 }
 
 static const char *xml(const struct sts_fx *f)
@@ -608,6 +621,237 @@ static void test_token_claim_checks(void **state)
     assert_string_equal(err.message, "Missing a required claim: sub");
 }
 
+/* ---- session policies (spec 1.2, 1.3, 4.5) ---- */
+
+#define SP_DOC                                                                                     \
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:GetRole\"," \
+    "\"Resource\":\"*\"}]}"
+#define SP_ARN "arn:aws:iam::" FX_ACCOUNT ":policy/ci/read-only"
+
+/* "Policy=<doc>" URL-encoded (malloc'd). */
+static char *policy_param(const char *doc)
+{
+    struct tg_buf b;
+    tg_buf_init(&b, 1 << 17);
+    assert_int_equal(tg_buf_append_str(&b, "Policy="), 0);
+    assert_int_equal(tg_url_encode(&b, tg_cur_str(doc)), 0);
+    assert_int_equal(tg_buf_nul(&b), 0);
+    return tg_buf_steal(&b);
+}
+
+static void open_session_token(struct sts_fx *f, struct tg_creds_session *s)
+{
+    char token[TG_SIGV4_MAX_SESSION_TOKEN + 1];
+    element(xml(f), "SessionToken", token, sizeof(token));
+    assert_int_equal(tg_creds_session_open(&f->ring, tg_cur_str(token), s), 0);
+}
+
+static void test_session_policies(void **state)
+{
+    struct sts_fx *f = *state;
+    assert_int_equal(fx_call(&f->fx, "CreatePolicy", "PolicyName", "read-only", "Path", "/ci/",
+                             "PolicyDocument", SP_DOC, NULL),
+                     TG_OK);
+    char *tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    struct tg_creds_session s;
+
+    /* An inline policy, with whitespace: sealed without it; the packed size
+     * is of its characters, whitespace not counted. */
+    const char *spaced = "{ \"Version\": \"2012-10-17\",\n \"Statement\": [ { \"Effect\": "
+                         "\"Allow\", \"Action\": \"iam:GetRole\", \"Resource\": \"*\" } ] }";
+    char *p = policy_param(spaced);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, p), TG_OK);
+    free(p);
+    size_t chars = strlen(SP_DOC);
+    char want[64], big_want[256];
+    snprintf(want, sizeof(want), "<PackedPolicySize>%zu</PackedPolicySize>",
+             (chars * 100 + 2047) / 2048);
+    assert_has_text(xml(f), want);
+    /* model order: after AssumedRoleUser (and Credentials), before Provider */
+    assert_has_text(xml(f), "</Credentials><PackedPolicySize>");
+    assert_has_text(xml(f), "</PackedPolicySize><Provider>");
+    open_session_token(f, &s);
+    assert_string_equal(s.policy, SP_DOC);
+    assert_int_equal(s.n_policy_arns, 0);
+    tg_wipe(&s, sizeof(s));
+    /* the decision records the length and the packed size, not the text */
+    json_t *sp = json_object_get(f->decision, "session_policies");
+    assert_non_null(sp);
+    assert_int_equal(json_integer_value(json_object_get(sp, "policy_length")), strlen(spaced));
+    assert_int_equal(json_array_size(json_object_get(sp, "policy_arns")), 0);
+    assert_int_equal(json_integer_value(json_object_get(f->decision, "packed_policy_size")),
+                     (chars * 100 + 2047) / 2048);
+    char *dump = json_dumps(f->decision, 0);
+    assert_null(strstr(dump, "iam:GetRole"));
+    free(dump);
+
+    /* A managed policy by ARN, with the inline one. */
+    p = policy_param(SP_DOC);
+    char extra[4096];
+    snprintf(extra, sizeof(extra), "%s&PolicyArns.member.1.arn=%s", p, SP_ARN);
+    free(p);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s2", tok, NULL, extra), TG_OK);
+    snprintf(want, sizeof(want), "<PackedPolicySize>%zu</PackedPolicySize>",
+             ((chars + strlen(SP_ARN)) * 100 + 2047) / 2048);
+    assert_has_text(xml(f), want);
+    open_session_token(f, &s);
+    assert_string_equal(s.policy, SP_DOC);
+    assert_int_equal(s.n_policy_arns, 1);
+    assert_string_equal(tg_creds_session_policy_arn(&s, 0), SP_ARN);
+    tg_wipe(&s, sizeof(s));
+    sp = json_object_get(f->decision, "session_policies");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(sp, "policy_arns"), 0)),
+                        SP_ARN);
+
+    /* Only an ARN. */
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s3", tok, NULL, "PolicyArns.member.1.arn=" SP_ARN),
+                     TG_OK);
+    assert_has_text(xml(f), "<PackedPolicySize>");
+    open_session_token(f, &s);
+    assert_string_equal(s.policy, "");
+    assert_int_equal(s.n_policy_arns, 1);
+    tg_wipe(&s, sizeof(s));
+
+    /* An ARN that names no policy, one of another account, AWS's. */
+    const char *unknown[] = {"arn:aws:iam::" FX_ACCOUNT ":policy/ci/missing",
+                             "arn:aws:iam::999999999999:policy/ci/read-only",
+                             "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                             "arn:aws:iam::" FX_ACCOUNT ":policy/CI/READ-ONLY"};
+    for (size_t i = 0; i < TG_ARRAY_LEN(unknown); i++) {
+        snprintf(extra, sizeof(extra), "PolicyArns.member.1.arn=%s", unknown[i]);
+        assert_int_equal(awrwi_ex(f, ROLE_ARN, "s4", tok, NULL, extra),
+                         TG_E_MALFORMED_POLICY_DOCUMENT);
+        snprintf(big_want, sizeof(big_want), "Policy %s does not exist or is not attachable.",
+                 unknown[i]);
+        assert_string_equal(f->err.message, big_want);
+        assert_non_null(strstr(json_string_value(json_object_get(f->decision, "reason")),
+                               "names no managed policy"));
+    }
+
+    /* Malformed inline policies: the parser's message. */
+    const char *bad[][2] = {
+        {"{\"Version\":\"2012-10-17\"", "Syntax errors in policy."},
+        {"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\","
+         "\"Action\":\"iam:GetRole\",\"Resource\":\"*\"}]}",
+         NULL},
+        {"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:"
+         "GetRole\"}]}",
+         NULL},
+    };
+    for (size_t i = 0; i < TG_ARRAY_LEN(bad); i++) {
+        p = policy_param(bad[i][0]);
+        assert_int_equal(awrwi_ex(f, ROLE_ARN, "s5", tok, NULL, p), TG_E_MALFORMED_POLICY_DOCUMENT);
+        free(p);
+        assert_true(f->err.message[0] != '\0');
+        if (bad[i][1] != NULL) {
+            assert_string_equal(f->err.message, bad[i][1]);
+        }
+        assert_null(strstr(xml(f), "SessionToken"));
+    }
+
+    /* Too large together: PackedPolicyTooLarge with the percentage. A
+     * 2,048-character policy whose whitespace does not count fits alone. */
+    struct tg_buf big;
+    tg_buf_init(&big, 1 << 16);
+    assert_int_equal(tg_buf_append_str(&big, "{\"Version\":\"2012-10-17\",\"Statement\":[{"
+                                             "\"Effect\":\"Allow\",\"Action\":\"iam:GetRole\","
+                                             "\"Resource\":[\"*\""),
+                     0);
+    while (big.len < 1990) {
+        assert_int_equal(tg_buf_append_str(&big, ",\"arn:aws:iam::*:role/r\""), 0);
+    }
+    assert_int_equal(tg_buf_append_str(&big, "]}]}"), 0);
+    assert_int_equal(tg_buf_nul(&big), 0);
+    size_t big_chars = big.len;
+    assert_true(big_chars <= 2048);
+    p = policy_param((const char *)big.ptr);
+    snprintf(extra, sizeof(extra), "%s&PolicyArns.member.1.arn=%s", p, SP_ARN);
+    free(p);
+    size_t total = big_chars + strlen(SP_ARN);
+    assert_true(total > 2048);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s6", tok, NULL, extra), TG_E_PACKED_POLICY_TOO_LARGE);
+    snprintf(big_want, sizeof(big_want),
+             "Packed policy consumes %zu%% of allotted space, please use smaller policy for "
+             "session.",
+             (total * 100 + 2047) / 2048);
+    assert_string_equal(f->err.message, big_want);
+    assert_int_equal(tg_code_http_status(f->err.code), 400);
+    assert_int_equal(json_integer_value(json_object_get(f->decision, "packed_policy_size")),
+                     (total * 100 + 2047) / 2048);
+    /* alone it fits */
+    p = policy_param((const char *)big.ptr);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s7", tok, NULL, p), TG_OK);
+    free(p);
+    tg_buf_free(&big);
+    free(tok);
+}
+
+static void test_session_policy_parameters(void **state)
+{
+    struct sts_fx *f = *state;
+    char *tok = mint(f, "repo:acme/app:ref:refs/heads/main", "sts.amazonaws.com", NOW + 300, "");
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, "Policy="), TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message,
+                        "1 validation error detected: Value '' at 'policy' failed to satisfy "
+                        "constraint: Member must have length greater than or equal to 1");
+    /* a character outside TAB, LF, CR, U+0020..U+00FF (here U+0100) */
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, "Policy=%C4%80"),
+                     TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message,
+                        "1 validation error detected: Value '?"
+                        "?' at 'policy' failed to satisfy "
+                        "constraint: Member must satisfy regular expression pattern: "
+                        "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, "Policy=%01"), TG_E_VALIDATION_ERROR);
+    /* 2,049 characters; the echo is cut */
+    struct tg_buf b;
+    tg_buf_init(&b, 1 << 16);
+    assert_int_equal(tg_buf_append_str(&b, "Policy="), 0);
+    for (int i = 0; i < 2049; i++) {
+        assert_int_equal(tg_buf_append_str(&b, "%C3%A9"), 0); /* 2 bytes, 1 character */
+    }
+    assert_int_equal(tg_buf_nul(&b), 0);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, (const char *)b.ptr),
+                     TG_E_VALIDATION_ERROR);
+    assert_non_null(strstr(f->err.message, "...' at 'policy' failed to satisfy constraint: Member "
+                                           "must have length less than or equal to 2048"));
+    assert_true(strlen(f->err.message) < 400);
+    /* 2,048 of them pass the length check (and then fail as JSON) */
+    b.len -= 6;
+    assert_int_equal(tg_buf_nul(&b), 0);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, (const char *)b.ptr),
+                     TG_E_MALFORMED_POLICY_DOCUMENT);
+    tg_buf_free(&b);
+
+    /* PolicyArns: lengths, count, shape */
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, "PolicyArns.member.1.arn=arn:aws:x"),
+                     TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message,
+                        "1 validation error detected: Value 'arn:aws:x' at "
+                        "'policyArns.1.member.arn' failed to satisfy constraint: Member must have "
+                        "length greater than or equal to 20");
+    tg_buf_init(&b, 1 << 16);
+    for (int i = 1; i <= 11; i++) {
+        assert_int_equal(
+            tg_buf_appendf(&b, "%sPolicyArns.member.%d.arn=" SP_ARN, i > 1 ? "&" : "", i), 0);
+    }
+    assert_int_equal(tg_buf_nul(&b), 0);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, (const char *)b.ptr),
+                     TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message,
+                        "1 validation error detected: Value at 'policyArns' failed to satisfy "
+                        "constraint: Member must have length less than or equal to 10");
+    tg_buf_free(&b);
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, "PolicyArns.member.1=" SP_ARN),
+                     TG_E_VALIDATION_ERROR);
+    assert_string_equal(f->err.message,
+                        "1 validation error detected: Value null at 'policyArns.1.member.arn' "
+                        "failed to satisfy constraint: Member must not be null");
+    assert_int_equal(awrwi_ex(f, ROLE_ARN, "s1", tok, NULL, "PolicyArns.member.2.arn=" SP_ARN),
+                     TG_E_INVALID_PARAMETER_VALUE);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +863,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claims_beyond_aws, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_context, setup, teardown),
         cmocka_unit_test(test_token_claim_checks),
+        cmocka_unit_test_setup_teardown(test_session_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_policy_parameters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
