@@ -732,6 +732,7 @@ static int session_context(struct sim *s)
     if (s->claims != NULL) {
         (void)tg_concat(sess->provider_arn, sizeof(sess->provider_arn), s->provider_arn, NULL);
         (void)tg_concat(sess->subject, sizeof(sess->subject), s->subject, NULL);
+        (void)tg_concat(sess->audience, sizeof(sess->audience), s->audience, NULL);
     }
     sess->issued = tg_time_now();
     sess->expires = sess->issued + TG_SESSION_DEFAULT_DURATION;
@@ -780,7 +781,9 @@ static int simulate_run(struct sim *s)
         }
         size_t kl = strlen(k);
         /* permission policies see only the keys AWS keeps in the session */
-        if (shadowed || (!s->trust && kl > 4 && strcmp(k + kl - 4, ":azp") == 0) ||
+        if (shadowed ||
+            (!s->trust && kl > 4 &&
+             (strcmp(k + kl - 4, ":azp") == 0 || strcmp(k + kl - 4, ":amr") == 0)) ||
             (in_session && call_key(k))) {
             continue;
         }
@@ -957,7 +960,8 @@ static int build_request(struct sim *s)
     }
     tg_sts_claim_ctx_init(s->cc);
     /* Permission policies: the web identity keys AWS keeps in the session
-     * (aud, sub, amr; spec 3.1), and aws:FederatedProvider. */
+     * (aud and sub; spec 3.1; simulate_run drops azp and amr), and
+     * aws:FederatedProvider. */
     if (tg_sts_claim_ctx_build(s->cc, s->provider_key, s->claims, s->audience,
                                aws_only || !s->trust) < 0 ||
         tg_sts_claim_ctx_add(s->cc, "aws:FederatedProvider", s->provider_arn) < 0) {

@@ -558,17 +558,21 @@ out:
  * big-endian 64-bit two's complement. A typical GitHub Actions session is
  * about 250 bytes, its token about 390 characters.
  *
- * Then, only when the session has session policies, one optional section
- * (tokens sealed before session policies existed end after the times and
- * still open; a build that knows no section refuses a token with one, so
- * an old node never ignores a session policy):
- *   0x01 (section: session policies, format 1) || u16 length || inline
- *   policy || u8 count (0..TG_STS_MAX_POLICY_ARNS) || count x (u16 length
- *   (1..) || policy ARN)
- * A section with neither an inline policy nor an ARN is refused (it is
- * never written). Nothing may follow. */
+ * Then optional sections, each at most once and in the order of their
+ * numbers, each written only when the session has what it holds (tokens
+ * sealed before a section existed end without it and still open; a build
+ * that does not know a section refuses a token with it, so an old node
+ * never ignores a session policy):
+ *   0x01 (session policies, format 1) || u16 length || inline policy ||
+ *   u8 count (0..TG_STS_MAX_POLICY_ARNS) || count x (u16 length (1..) ||
+ *   policy ARN)
+ *   0x02 (audience) || u16 length (1..255) || the aud that matched
+ * A session-policy section with neither an inline policy nor an ARN, and
+ * an empty audience, are refused (they are never written). Nothing may
+ * follow the last section. */
 
 #define SECTION_SESSION_POLICIES 0x01
+#define SECTION_AUDIENCE 0x02
 
 #define TOKEN_VERSION TG_CREDS_SEAL_VERSION
 #define TOKEN_HEADER_MIN 4 /* "TG", version, id length */
@@ -695,8 +699,8 @@ static int policies_encode(const struct tg_creds_session *s, struct tg_buf *pt)
     return 0;
 }
 
-/* The section after the times (pt: the rest of the plaintext, not empty). */
-static int policies_decode(struct tg_cur pt, struct tg_creds_session *s)
+/* The session-policy section at the start of pt; its length, or -1. */
+static ptrdiff_t policies_decode(struct tg_cur pt, struct tg_creds_session *s)
 {
     if (pt.len < 4 || pt.ptr[0] != SECTION_SESSION_POLICIES) {
         return -1;
@@ -727,7 +731,55 @@ static int policies_decode(struct tg_cur pt, struct tg_creds_session *s)
         }
         pos += an;
     }
-    return pos == pt.len && session_policies_fit(s) ? 0 : -1;
+    return session_policies_fit(s) ? (ptrdiff_t)pos : -1;
+}
+
+static int audience_encode(const struct tg_creds_session *s, struct tg_buf *pt)
+{
+    size_t n = strnlen(s->audience, sizeof(s->audience));
+    if (n == sizeof(s->audience)) {
+        return -1; /* not NUL-terminated: a caller's mistake */
+    }
+    uint8_t head[3] = {SECTION_AUDIENCE, (uint8_t)(n >> 8), (uint8_t)n};
+    TG_GUARD(tg_buf_append(pt, head, sizeof(head)));
+    return tg_buf_append(pt, s->audience, n);
+}
+
+/* The audience section at the start of pt; its length, or -1. */
+static ptrdiff_t audience_decode(struct tg_cur pt, struct tg_creds_session *s)
+{
+    if (pt.len < 4 || pt.ptr[0] != SECTION_AUDIENCE) {
+        return -1;
+    }
+    size_t n = ((size_t)pt.ptr[1] << 8) | pt.ptr[2];
+    if (n == 0 || n >= sizeof(s->audience) || pt.len - 3 < n ||
+        memchr(pt.ptr + 3, '\0', n) != NULL) {
+        return -1;
+    }
+    memcpy(s->audience, pt.ptr + 3, n);
+    s->audience[n] = '\0';
+    return (ptrdiff_t)(3 + n);
+}
+
+/* The optional sections after the times, in order (see above). */
+static int sections_decode(struct tg_cur pt, struct tg_creds_session *s)
+{
+    static ptrdiff_t (*const decoders[])(struct tg_cur, struct tg_creds_session *) = {
+        policies_decode,
+        audience_decode,
+    };
+    size_t pos = 0;
+    for (size_t k = 0; k < TG_ARRAY_LEN(decoders) && pos < pt.len; k++) {
+        if (pt.ptr[pos] != (uint8_t)(k + 1)) {
+            continue; /* this one is absent; a later one may follow */
+        }
+        ptrdiff_t used = decoders[k](tg_cur_make(pt.ptr + pos, pt.len - pos), s);
+        if (used < 0) {
+            return -1;
+        }
+        pos += (size_t)used;
+    }
+    return pos == pt.len ? 0 : -1; /* an unknown section, or one out of order */
 }
 
 static int session_encode(const struct tg_creds_session *s, struct tg_buf *pt)
@@ -747,8 +799,11 @@ static int session_encode(const struct tg_creds_session *s, struct tg_buf *pt)
     put_u64(times, (uint64_t)s->issued);
     put_u64(times + 8, (uint64_t)s->expires);
     TG_GUARD(tg_buf_append(pt, times, sizeof(times)));
-    /* Without session policies the token is what it was before them. */
-    return tg_creds_session_has_policies(s) ? policies_encode(s, pt) : 0;
+    /* Without them the token is what it was before the sections. */
+    if (tg_creds_session_has_policies(s)) {
+        TG_GUARD(policies_encode(s, pt));
+    }
+    return s->audience[0] != '\0' ? audience_encode(s, pt) : 0;
 }
 
 /* Decodes into *s (which the caller zeroed); -1 unless every field fits
@@ -777,7 +832,7 @@ static int session_decode(struct tg_cur pt, struct tg_creds_session *s)
     s->issued = (int64_t)get_u64(pt.ptr + pos);
     s->expires = (int64_t)get_u64(pt.ptr + pos + 8);
     pos += 16;
-    return pos == pt.len ? 0 : policies_decode(tg_cur_make(pt.ptr + pos, pt.len - pos), s);
+    return sections_decode(tg_cur_make(pt.ptr + pos, pt.len - pos), s);
 }
 
 int tg_creds_session_seal(const struct tg_creds_keyring *ring, tg_random_fn rnd, void *rnd_ctx,

@@ -94,6 +94,7 @@ struct tg_creds_session {
     char session_name[TG_SESSION_NAME_MAX + 1];
     char provider_arn[TG_IAM_MAX_ARN + 1]; /* web identity provider, "" if none */
     char subject[256];                     /* the token's sub (cut at 255 bytes) */
+    char audience[256];                    /* the aud that matched a client id, "" if none */
     char source_identity[65];              /* "" if none */
     int64_t issued;                        /* epoch seconds */
     int64_t expires;                       /* epoch seconds */

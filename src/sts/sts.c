@@ -925,6 +925,8 @@ int tg_sts_awrwi_finish(const struct tg_sts_ctx *ctx, struct tg_sts_awrwi *st,
         goto out;
     }
     (void)tg_concat(sess.subject, sizeof(sess.subject), st->subject, NULL);
+    /* a client id: at most 255 characters (spec 7.1), so it fits */
+    (void)tg_concat(sess.audience, sizeof(sess.audience), st->audience, NULL);
     sess.issued = ctx->now;
     sess.expires = ctx->now + st->duration;
     if (tg_creds_session_seal(ctx->ring, ctx->rnd, ctx->rnd_ctx, &sess, &token) < 0) {
@@ -1060,8 +1062,13 @@ void tg_sts_session_context(struct tg_sts_session_ctx *c, const struct tg_creds_
     sctx_add(c, "aws:TokenIssueTime", sctx_text(c, buf, none));
     if (s->provider_arn[0] != '\0') {
         sctx_add(c, "aws:FederatedProvider", s->provider_arn);
-        /* spec 3.1: sub stays in the context of the session's calls */
+        /* spec 3.1: aud and sub stay in the context of the session's
+         * calls (amr and id are Cognito's, Facebook's and Amazon's) */
         const char *part = strstr(s->provider_arn, ":oidc-provider/");
+        if (part != NULL && s->audience[0] != '\0') {
+            const char *key = sctx_text(c, part + strlen(":oidc-provider/"), tg_cur_str(":aud"));
+            sctx_add(c, key, s->audience);
+        }
         if (part != NULL && s->subject[0] != '\0') {
             const char *key = sctx_text(c, part + strlen(":oidc-provider/"), tg_cur_str(":sub"));
             sctx_add(c, key, s->subject);

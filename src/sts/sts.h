@@ -152,9 +152,9 @@ int tg_sts_token_check_claims(const struct tg_json_object *claims, const json_t 
  * aws:FederatedProvider, aws:SourceIdentity (when set),
  * aws:PrincipalTag/KEY (the role's tags), aws:RequestTag/KEY and
  * aws:TagKeys (the tags the call sets) and, carried from the token,
- * <provider>:sub. */
+ * <provider>:aud and <provider>:sub. */
 
-#define TG_STS_SESSION_KEYS (14 + 2 * TG_IAM_MAX_TAGS)
+#define TG_STS_SESSION_KEYS (15 + 2 * TG_IAM_MAX_TAGS)
 
 /* What the shell knows of the call. */
 struct tg_sts_call {

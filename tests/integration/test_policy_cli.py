@@ -476,7 +476,8 @@ def test_simulate_role(tmp_path, role_server):
 def test_simulate_role_permissions_see_the_session_context(tmp_path, role_server):
     """--role with --action evaluates with the context of a call made with the
     role's temporary credentials, built by the server's function: the role's
-    tags, principal keys, aws:userid (ROLEID:SESSION) and the token's sub."""
+    tags, principal keys, aws:userid (ROLEID:SESSION) and the token's aud
+    and sub."""
     data = str(role_server.data_dir)
     iam = role_server.iam()
     iam.tag_role(RoleName="Deploy", Tags=[{"Key": "team", "Value": "platform"}])
@@ -485,7 +486,8 @@ def test_simulate_role_permissions_see_the_session_context(tmp_path, role_server
         {"Sid": "TeamReads", "Effect": "Allow", "Action": "iam:GetRole", "Resource": "*",
          "Condition": {
              "StringEquals": {"aws:PrincipalTag/team": "platform",
-                              "aws:PrincipalType": "AssumedRole"},
+                              "aws:PrincipalType": "AssumedRole",
+                              f"{GITHUB_HOST}:aud": "sts.amazonaws.com"},
              "StringLike": {f"{GITHUB_HOST}:sub": "repo:octo-org/*"}}},
         {"Sid": "OwnPrefix", "Effect": "Allow", "Action": "s3:PutObject",
          "Resource": "arn:aws:s3:::octo-artifacts/${aws:userid}/*"}]}

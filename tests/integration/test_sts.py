@@ -1360,8 +1360,9 @@ def iam_client(server, creds):
 def test_session_permissions_decide_iam_calls(world, gh):
     """Temporary credentials may call what their role's inline and attached
     policies allow, for the entity the call names, with the session's
-    context keys (spec 4.5): the role's own tags, the token's sub carried
-    into the session, aws:PrincipalArn."""
+    context keys (spec 4.5): the role's own tags, the token's aud and sub
+    carried into the session (spec 3.1; not its other claims),
+    aws:PrincipalArn."""
     admin = world.server.iam()
     host = gh.host
     name = "gh-operator"
@@ -1376,6 +1377,10 @@ def test_session_permissions_decide_iam_calls(world, gh):
              "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/gh-oper*"}}},
             {"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*",
              "Condition": {"StringLike": {f"{host}:sub": "repo:acme/app:ref:refs/heads/*"}}},
+            {"Effect": "Allow", "Action": "iam:ListPolicies", "Resource": "*",
+             "Condition": {"StringEquals": {f"{host}:aud": "sts.amazonaws.com"}}},
+            {"Effect": "Allow", "Action": "iam:ListOpenIDConnectProviders", "Resource": "*",
+             "Condition": {"StringEquals": {f"{host}:repository": "acme/app"}}},
         ]}))
     managed = admin.create_policy(PolicyName="no-tagging", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [
@@ -1392,6 +1397,8 @@ def test_session_permissions_decide_iam_calls(world, gh):
     # The sub of the token, carried into the session, allows ListRoles.
     names = [x["RoleName"] for x in iam.list_roles()["Roles"]]
     assert name in names
+    # So does its aud; a claim AWS does not carry (repository) is absent.
+    assert "Policies" in iam.list_policies()
 
     def denied(call, action, resource, explicit=False):
         with pytest.raises(botocore.exceptions.ClientError) as ei:
@@ -1413,6 +1420,7 @@ def test_session_permissions_decide_iam_calls(world, gh):
            "iam:CreateRole", f"arn:aws:iam::{world.account}:role/x")
     denied(lambda: iam.delete_role_policy(RoleName=name, PolicyName="self"),
            "iam:DeleteRolePolicy", role_arn)
+    denied(lambda: iam.list_open_id_connect_providers(), "iam:ListOpenIDConnectProviders", "*")
 
     # Each call is in the audit log, with the decision of the role's
     # policies; the session token is not.

@@ -789,6 +789,7 @@ static void assert_session_equal(const struct tg_creds_session *a, const struct 
     assert_string_equal(a->session_name, b->session_name);
     assert_string_equal(a->provider_arn, b->provider_arn);
     assert_string_equal(a->subject, b->subject);
+    assert_string_equal(a->audience, b->audience);
     assert_string_equal(a->source_identity, b->source_identity);
     assert_int_equal(a->issued, b->issued);
     assert_int_equal(a->expires, b->expires);
@@ -1235,6 +1236,84 @@ static size_t sample_policy_plaintext(const struct tg_creds_session *s, uint8_t 
     return n;
 }
 
+/* The audience section (0x02): the aud that matched, carried into the
+ * session's calls as <provider>:aud (spec 3.1). */
+static void test_session_audience(void **state)
+{
+    struct session_fx *fx = *state;
+    struct rng r = {23, -1};
+    struct tg_creds_session s, out;
+    struct tg_buf token, text;
+    tg_buf_init(&token, TG_SIGV4_MAX_SESSION_TOKEN);
+    tg_buf_init(&text, 8192);
+
+    /* round trip, alone and after the session policies */
+    sample_session(&s);
+    snprintf(s.audience, sizeof(s.audience), "sts.amazonaws.com");
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), 0);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &s);
+    tg_wipe(&out, sizeof(out));
+    snprintf(s.policy, sizeof(s.policy), "%s", SP_POLICY);
+    assert_int_equal(tg_creds_session_add_policy_arn(&s, tg_cur_str(SP_ARN1)), 0);
+    tg_buf_reset(&token);
+    assert_int_equal(tg_creds_session_seal(&fx->ring1, test_rand, &r, &s, &token), 0);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&token), &out), 0);
+    assert_session_equal(&out, &s);
+    tg_wipe(&out, sizeof(out));
+
+    /* the documented bytes: 0x02, u16 length, the audience */
+    uint8_t pt[8192];
+    struct tg_creds_session want;
+    sample_session(&want);
+    size_t base = sample_plaintext(&fx->s, pt);
+    const char *aud = "https://gitlab.example.com";
+    size_t an = strlen(aud);
+    size_t n = base;
+    pt[n++] = 0x02;
+    pt[n++] = 0;
+    pt[n++] = (uint8_t)an;
+    memcpy(pt + n, aud, an);
+    n += an;
+    seal_raw_plaintext(&fx->ring1, pt, n, &text);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&text), &out), 0);
+    snprintf(want.audience, sizeof(want.audience), "%s", aud);
+    assert_session_equal(&out, &want);
+    tg_wipe(&out, sizeof(out));
+    /* every cut of it, a byte more, twice, empty, a NUL inside: refused */
+    for (size_t k = base + 1; k < n; k++) {
+        seal_raw_plaintext(&fx->ring1, pt, k, &text);
+        assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    }
+    pt[n] = 'x';
+    seal_raw_plaintext(&fx->ring1, pt, n + 1, &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    memcpy(pt + n, pt + base, n - base);
+    seal_raw_plaintext(&fx->ring1, pt, n + (n - base), &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    pt[base + 3 + 4] = '\0';
+    seal_raw_plaintext(&fx->ring1, pt, n, &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    const uint8_t empty[] = {0x02, 0, 0};
+    memcpy(pt + base, empty, sizeof(empty));
+    seal_raw_plaintext(&fx->ring1, pt, base + sizeof(empty), &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    /* sections out of order: the audience before the session policies */
+    const uint8_t aud_first[] = {0x02, 0, 1, 'a', 0x01, 0, 1, 'x', 0};
+    memcpy(pt + base, aud_first, sizeof(aud_first));
+    seal_raw_plaintext(&fx->ring1, pt, base + sizeof(aud_first), &text);
+    assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
+    const uint8_t in_order[] = {0x01, 0, 1, 'x', 0, 0x02, 0, 1, 'a'};
+    memcpy(pt + base, in_order, sizeof(in_order));
+    seal_raw_plaintext(&fx->ring1, pt, base + sizeof(in_order), &text);
+    assert_int_equal(tg_creds_session_open(&fx->ring1, tg_buf_cur(&text), &out), 0);
+    assert_string_equal(out.policy, "x");
+    assert_string_equal(out.audience, "a");
+    tg_wipe(&out, sizeof(out));
+    tg_buf_free(&token);
+    tg_buf_free(&text);
+}
+
 static void test_session_policies(void **state)
 {
     struct session_fx *fx = *state;
@@ -1298,7 +1377,7 @@ static void test_session_policies(void **state)
     pt[n] = 0;
     seal_raw_plaintext(&fx->ring1, pt, n + 1, &text);
     assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
-    pt[base] = 0x02;
+    pt[base] = 0x03;
     seal_raw_plaintext(&fx->ring1, pt, n, &text);
     assert_int_equal(open_text(&fx->ring1, text.ptr, text.len), -1);
     const uint8_t empty[] = {0x01, 0, 0, 0};
@@ -1361,6 +1440,7 @@ static void test_session_policies(void **state)
     fill(s.session_name, sizeof(s.session_name), 's');
     fill(s.provider_arn, sizeof(s.provider_arn), 'a');
     fill(s.subject, sizeof(s.subject), 'u');
+    fill(s.audience, sizeof(s.audience), 'c');
     fill(s.source_identity, sizeof(s.source_identity), 'i');
     for (size_t i = 0; i < TG_STS_POLICY_MAX; i++) {
         s.policy[2 * i] = (char)0xC3;
@@ -1476,6 +1556,7 @@ int main(void)
                                         session_teardown),
         cmocka_unit_test_setup_teardown(test_session_max_fields, session_setup, session_teardown),
         cmocka_unit_test_setup_teardown(test_session_policies, session_setup, session_teardown),
+        cmocka_unit_test_setup_teardown(test_session_audience, session_setup, session_teardown),
         cmocka_unit_test_setup_teardown(test_session_plaintext_checked, session_setup,
                                         session_teardown),
     };

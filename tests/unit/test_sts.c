@@ -280,6 +280,7 @@ static void test_success_and_session(void **state)
     assert_string_equal(s.account_id, FX_ACCOUNT);
     assert_string_equal(s.provider_arn, PROVIDER_ARN);
     assert_string_equal(s.subject, "repo:acme/app:ref:refs/heads/main");
+    assert_string_equal(s.audience, "sts.amazonaws.com"); /* carried, spec 3.1 */
     assert_int_equal(s.expires - s.issued, 3600);
 
     /* GetCallerIdentity's elements for that session */
@@ -517,6 +518,7 @@ static void test_session_context(void **state)
     (void)tg_concat(sess.session_name, sizeof(sess.session_name), "ci-42", NULL);
     (void)tg_concat(sess.provider_arn, sizeof(sess.provider_arn), PROVIDER_ARN, NULL);
     (void)tg_concat(sess.subject, sizeof(sess.subject), "repo:acme/app:ref:refs/heads/main", NULL);
+    (void)tg_concat(sess.audience, sizeof(sess.audience), "sts.amazonaws.com", NULL);
     sess.issued = NOW - 60;
     sess.expires = NOW + 3540;
     struct tg_kv tags[2] = {{tg_cur_str("env"), tg_cur_str("prod")},
@@ -538,6 +540,9 @@ static void test_session_context(void **state)
     assert_string_equal(sctx_one(c, "aws:FederatedProvider"), PROVIDER_ARN);
     assert_string_equal(sctx_one(c, "token.actions.githubusercontent.com:sub"),
                         "repo:acme/app:ref:refs/heads/main");
+    assert_string_equal(sctx_one(c, "token.actions.githubusercontent.com:aud"),
+                        "sts.amazonaws.com");
+    assert_null(sctx_get(c, "token.actions.githubusercontent.com:amr"));
     assert_string_equal(sctx_one(c, "aws:PrincipalTag/team"), "platform");
     assert_string_equal(sctx_one(c, "aws:RequestTag/env"), "prod");
     assert_string_equal(sctx_one(c, "aws:RequestTag/owner"), "");
@@ -556,6 +561,12 @@ static void test_session_context(void **state)
     assert_null(sctx_get(c, "aws:FederatedProvider"));
     assert_null(sctx_get(c, "aws:TagKeys"));
     assert_string_equal(sctx_one(c, "aws:SourceIdentity"), "alice");
+    /* A session sealed before the audience was carried has no :aud. */
+    (void)tg_concat(sess.provider_arn, sizeof(sess.provider_arn), PROVIDER_ARN, NULL);
+    sess.audience[0] = '\0';
+    tg_sts_session_context(c, &sess, NULL, &call);
+    assert_null(sctx_get(c, "token.actions.githubusercontent.com:aud"));
+    assert_non_null(sctx_get(c, "token.actions.githubusercontent.com:sub"));
     free(c);
 }
 
