@@ -264,6 +264,18 @@ static int member_index(struct tg_cur name, struct tg_cur prefix, size_t *index,
 }
 
 /* Checks 1..count has no gaps (slots[i] for i in 1..highest) and count <= max. */
+/* Notes member index (1..TG_FORM_MAX_LIST) as present. */
+static void member_seen(bool *present, size_t index, size_t *count, size_t *highest)
+{
+    if (!present[index]) {
+        present[index] = true;
+        (*count)++;
+    }
+    if (index > *highest) {
+        *highest = index;
+    }
+}
+
 static int check_members(const char *prefix, const bool *present, size_t highest, size_t count,
                          size_t max, struct tg_error *err)
 {
@@ -338,13 +350,7 @@ int tg_form_get_list_field(const struct tg_form *f, const char *prefix, const ch
         if (rest.len > 1 && tg_cur_eq_str(tg_cur_make(rest.ptr + 1, rest.len - 1), field)) {
             values[index] = &f->params[i].value;
         }
-        if (!present[index]) {
-            present[index] = true;
-            count++;
-        }
-        if (index > highest) {
-            highest = index;
-        }
+        member_seen(present, index, &count, &highest);
     }
     TG_GUARD(check_members(prefix, present, highest, count, max, err));
     for (size_t i = 1; i <= highest; i++) {
@@ -388,13 +394,7 @@ int tg_form_get_pairs(const struct tg_form *f, const char *prefix, const char *k
         } else {
             continue;
         }
-        if (!present[index]) {
-            present[index] = true;
-            count++;
-        }
-        if (index > highest) {
-            highest = index;
-        }
+        member_seen(present, index, &count, &highest);
     }
     TG_GUARD(check_members(prefix, present, highest, count, max, err));
     for (size_t i = 1; i <= highest; i++) {

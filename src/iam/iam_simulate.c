@@ -324,6 +324,22 @@ static void xml_matched(struct tg_xml *x, const struct sim_policy *sp, size_t st
     tg_xml_close(x);
 }
 
+/* <MatchedStatements>: the first nm statements res matched, of src (the
+ * identity set) or of the boundary (the session set). */
+static void xml_matched_statements(struct tg_xml *x, const struct sim *s,
+                                   const struct sim_policy *const *src,
+                                   const struct tg_policy_result *res, size_t nm)
+{
+    tg_xml_open(x, "MatchedStatements");
+    for (size_t i = 0; i < nm; i++) {
+        const struct sim_policy *sp = res->matched[i].set == TG_POLICY_SET_SESSION
+                                          ? &s->boundary
+                                          : src[res->matched[i].policy];
+        xml_matched(x, sp, res->matched[i].statement);
+    }
+    tg_xml_close(x);
+}
+
 /* One (action, resource) pair: its <member> of EvaluationResults. */
 static int simulate_one(const struct sim *s, struct tg_cur action, struct tg_cur resource,
                         struct tg_xml *x, struct tg_error *err)
@@ -378,14 +394,7 @@ static int simulate_one(const struct sim *s, struct tg_cur action, struct tg_cur
     tg_xml_elem_str(x, "EvalDecision", tg_policy_decision_name(d));
     size_t nm = res->n_matched < TG_POLICY_MAX_MATCHED ? res->n_matched : TG_POLICY_MAX_MATCHED;
     size_t nmiss = res->n_missing < TG_POLICY_MAX_MISSING ? res->n_missing : TG_POLICY_MAX_MISSING;
-    tg_xml_open(x, "MatchedStatements");
-    for (size_t i = 0; i < nm; i++) {
-        const struct sim_policy *sp = res->matched[i].set == TG_POLICY_SET_SESSION
-                                          ? &s->boundary
-                                          : src[res->matched[i].policy];
-        xml_matched(x, sp, res->matched[i].statement);
-    }
-    tg_xml_close(x);
+    xml_matched_statements(x, s, src, res, nm);
     /* AWS: the missing keys of a simulation on "*" are here, those of
      * named resources in ResourceSpecificResults. */
     tg_xml_open(x, "MissingContextValues");
@@ -406,14 +415,7 @@ static int simulate_one(const struct sim *s, struct tg_cur action, struct tg_cur
         tg_xml_open(x, "member");
         tg_xml_elem(x, "EvalResourceName", resource);
         tg_xml_elem_str(x, "EvalResourceDecision", tg_policy_decision_name(d));
-        tg_xml_open(x, "MatchedStatements");
-        for (size_t i = 0; i < nm; i++) {
-            const struct sim_policy *sp = res->matched[i].set == TG_POLICY_SET_SESSION
-                                              ? &s->boundary
-                                              : src[res->matched[i].policy];
-            xml_matched(x, sp, res->matched[i].statement);
-        }
-        tg_xml_close(x);
+        xml_matched_statements(x, s, src, res, nm);
         tg_xml_open(x, "MissingContextValues");
         for (size_t i = 0; i < nmiss; i++) {
             tg_xml_elem_str(x, "member", res->missing[i]);

@@ -1106,7 +1106,7 @@ void tg_json_line_col(struct tg_cur text, size_t off, uint32_t *line, uint32_t *
     *col = c;
 }
 
-bool tg_json_depth_ok(const uint8_t *d, size_t n, size_t max)
+size_t tg_json_too_deep_at(const uint8_t *d, size_t n, size_t max)
 {
     size_t depth = 0;
     bool in_str = false;
@@ -1126,13 +1126,17 @@ bool tg_json_depth_ok(const uint8_t *d, size_t n, size_t max)
         if (c == '"') {
             in_str = true;
         } else if (c == '{' || c == '[') {
-            depth++;
-            if (depth > max) {
-                return false;
+            if (++depth > max) {
+                return i;
             }
         } else if ((c == '}' || c == ']') && depth > 0) {
             depth--;
         }
     }
-    return true;
+    return n;
+}
+
+bool tg_json_depth_ok(const uint8_t *d, size_t n, size_t max)
+{
+    return tg_json_too_deep_at(d, n, max) == n;
 }

@@ -132,5 +132,8 @@ void tg_json_line_col(struct tg_cur text, size_t off, uint32_t *line, uint32_t *
 /* A cheap pre-scan before handing untrusted text to jansson (which recurses
  * per level): false if brackets nest deeper than max. Not a validator. */
 bool tg_json_depth_ok(const uint8_t *p, size_t n, size_t max);
+/* The offset of the first '{' or '[' nested deeper than max, or n if none
+ * is (for a message that points at it). */
+size_t tg_json_too_deep_at(const uint8_t *p, size_t n, size_t max);
 
 #endif

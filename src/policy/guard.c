@@ -81,8 +81,7 @@ bool tg_policy_shared_issuer(const char *provider_key)
     return provider_key != NULL && family_of(provider_key) != NULL;
 }
 
-/* The KEY of arn:aws:iam::ACCOUNT:oidc-provider/KEY, or NULL. */
-static const char *provider_key_of(struct pstr arn)
+const char *tg_policy_provider_key_of(struct pstr arn)
 {
     if (arn.len <= strlen(PROVIDER_ARN_PREFIX) ||
         strncmp(arn.s, PROVIDER_ARN_PREFIX, strlen(PROVIDER_ARN_PREFIX)) != 0) {
@@ -95,9 +94,7 @@ static const char *provider_key_of(struct pstr arn)
     return part + strlen(PROVIDER_ARN_PART);
 }
 
-/* Does the statement give AssumeRoleWithWebIdentity? (Actions are lower
- * case in the compiled form.) */
-static bool gives_web_identity(const struct statement *st)
+bool tg_policy_gives_web_identity(const struct statement *st)
 {
     if (!st->allow || st->principal_kind != PK_PRINCIPAL) {
         return false;
@@ -164,12 +161,13 @@ int tg_policy_guard(const struct tg_policy *p, tg_policy_shared_fn shared, void 
     }
     for (size_t i = 0; i < p->n_statements; i++) {
         const struct statement *st = &p->statements[i];
-        if (!gives_web_identity(st)) {
+        if (!tg_policy_gives_web_identity(st)) {
             continue;
         }
         for (size_t k = 0; k < st->n_principals; k++) {
             const struct principal *pr = &st->principals[k];
-            const char *key = pr->type == PR_FEDERATED ? provider_key_of(pr->value) : NULL;
+            const char *key =
+                pr->type == PR_FEDERATED ? tg_policy_provider_key_of(pr->value) : NULL;
             if (key == NULL) {
                 continue;
             }

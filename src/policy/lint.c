@@ -21,8 +21,6 @@
 #include "policy/policy.h"
 #include "policy/policy_internal.h"
 
-#define PROVIDER_ARN_PREFIX "arn:aws:iam::"
-#define PROVIDER_ARN_PART ":oidc-provider/"
 #define QUOTE_MAX 200  /* bytes of a value or key quoted in a message */
 #define SUGGEST_MAX 64 /* longest name a "did you mean" is computed for */
 #define PATH_MAX_EL 8  /* Statement, [i], Condition, operator, key, [k] */
@@ -606,20 +604,6 @@ static bool key_single(const struct condition *cd)
 
 /* ---- statements -------------------------------------------------------------------- */
 
-/* The KEY of arn:aws:iam::ACCOUNT:oidc-provider/KEY, or NULL. */
-static const char *provider_key_of(struct pstr arn)
-{
-    size_t pn = strlen(PROVIDER_ARN_PREFIX);
-    if (arn.len <= pn || strncmp(arn.s, PROVIDER_ARN_PREFIX, pn) != 0) {
-        return NULL;
-    }
-    const char *part = strstr(arn.s + pn, PROVIDER_ARN_PART);
-    if (part == NULL || part[strlen(PROVIDER_ARN_PART)] == '\0') {
-        return NULL;
-    }
-    return part + strlen(PROVIDER_ARN_PART);
-}
-
 /* The provider key a Federated principal gives its condition keys: the
  * KEY of an OIDC provider ARN, or a built-in name (accounts.google.com);
  * NULL for SAML providers and other principal types. */
@@ -628,26 +612,11 @@ static const char *trusted_key(const struct principal *pr)
     if (pr->type != PR_FEDERATED) {
         return NULL;
     }
-    const char *k = provider_key_of(pr->value);
+    const char *k = tg_policy_provider_key_of(pr->value);
     if (k != NULL) {
         return k;
     }
     return strncmp(pr->value.s, "arn:", 4) != 0 ? pr->value.s : NULL;
-}
-
-/* Does the statement allow AssumeRoleWithWebIdentity? (Actions are lower
- * case in the compiled form.) */
-static bool gives_web_identity(const struct statement *st)
-{
-    if (!st->allow || st->principal_kind != PK_PRINCIPAL) {
-        return false;
-    }
-    struct tg_cur want = tg_cur_str("sts:assumerolewithwebidentity");
-    bool m = false;
-    for (size_t i = 0; i < st->n_actions && !m; i++) {
-        m = tg_policy_glob(tg_cur_make(st->actions[i].text.s, st->actions[i].text.len), want, true);
-    }
-    return st->action_kind == LK_NEGATED ? !m : m;
 }
 
 /* Is the condition on "<key>:<claim>" (key compared without case)? */
@@ -742,12 +711,12 @@ static void rule_no_subject(struct lint *l)
     const struct tg_policy *p = l->p;
     for (size_t i = 0; i < p->n_statements; i++) {
         const struct statement *st = &p->statements[i];
-        if (!gives_web_identity(st)) {
+        if (!tg_policy_gives_web_identity(st)) {
             continue;
         }
         for (size_t k = 0; k < st->n_principals; k++) {
             const char *key = st->principals[k].type == PR_FEDERATED
-                                  ? provider_key_of(st->principals[k].value)
+                                  ? tg_policy_provider_key_of(st->principals[k].value)
                                   : NULL;
             if (key == NULL || shared_key(l, key)) {
                 continue;
@@ -1284,34 +1253,6 @@ static size_t jansson_offset(struct tg_cur t, const json_error_t *je)
     return pos;
 }
 
-/* The offset of the first '{' or '[' nested deeper than max, or 0. */
-static size_t too_deep_at(struct tg_cur t, size_t max)
-{
-    size_t depth = 0;
-    bool in_str = false, esc = false;
-    for (size_t i = 0; i < t.len; i++) {
-        uint8_t c = t.ptr[i];
-        if (in_str) {
-            if (esc) {
-                esc = false;
-            } else if (c == '\\') {
-                esc = true;
-            } else if (c == '"') {
-                in_str = false;
-            }
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) {
-                return i;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return 0;
-}
-
 static bool same_error(const struct tg_error *a, const struct tg_error *b)
 {
     return a->code == b->code && strcmp(a->message, b->message) == 0 &&
@@ -1547,7 +1488,9 @@ static void rule_malformed(struct lint *l, enum tg_policy_kind kind, const struc
         return;
     }
     if (has(e->detail, "deeper than")) {
-        malformed_add(l, e, pos_at(l, too_deep_at(l->text, TG_JSON_MAX_DEPTH)), NULL);
+        malformed_add(l, e,
+                      pos_at(l, tg_json_too_deep_at(l->text.ptr, l->text.len, TG_JSON_MAX_DEPTH)),
+                      NULL);
         return;
     }
     json_t *root = json_loadb((const char *)l->text.ptr, l->text.len, JSON_REJECT_DUPLICATES, NULL);

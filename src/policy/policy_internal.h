@@ -140,4 +140,12 @@ extern const char *const tg_policy_principal_type_names[PRINCIPAL_TYPE_COUNT];
  * pattern, without policy variables (eval.c). */
 bool tg_policy_glob(struct tg_cur pattern, struct tg_cur s, bool nocase);
 
+/* The KEY of arn:aws:iam::ACCOUNT:oidc-provider/KEY (borrowed from arn),
+ * or NULL (guard.c). */
+const char *tg_policy_provider_key_of(struct pstr arn);
+/* Does the statement allow sts:AssumeRoleWithWebIdentity to a Principal
+ * (not NotPrincipal)? Actions are lower case in the compiled form
+ * (guard.c; the guard and the linter ask the same question). */
+bool tg_policy_gives_web_identity(const struct statement *st);
+
 #endif

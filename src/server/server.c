@@ -944,6 +944,21 @@ static void audit_put(struct tg_audit_event *ev, const char *key, struct tg_json
     tg_json_w_init(w, b);
 }
 
+/* The event's "decision": the trace, or (empty: it did not fit) a note. */
+static void audit_put_decision(struct tg_audit_event *ev, struct tg_cur decision,
+                               struct tg_json_w *w)
+{
+    if (decision.len > 0) {
+        tg_json_w_raw(w, decision);
+    } else {
+        tg_json_w_object(w);
+        tg_json_w_key(w, "reason");
+        tg_json_w_string(w, "the decision trace could not be recorded (too large)");
+        tg_json_w_object_end(w);
+    }
+    audit_put(ev, "decision", w);
+}
+
 static int audit_begin(struct tg_server *s, struct tg_audit_event *ev, const struct tg_request *req,
                        struct tg_random_pool *pool, const char *name, const char *request_id)
 {
@@ -1063,16 +1078,7 @@ static void audit_awrwi(struct tg_server *s, const struct tg_request *req,
         tg_json_w_object_end(&w);
         audit_put(&ev, "responseElements", &w);
     }
-    struct tg_cur d = tg_sts_awrwi_decision(st);
-    if (d.len > 0) {
-        tg_json_w_raw(&w, d);
-    } else {
-        tg_json_w_object(&w);
-        tg_json_w_key(&w, "reason");
-        tg_json_w_string(&w, "the decision trace could not be recorded (too large)");
-        tg_json_w_object_end(&w);
-    }
-    audit_put(&ev, "decision", &w);
+    audit_put_decision(&ev, tg_sts_awrwi_decision(st), &w);
     tg_buf_free(&scratch);
     audit_error(&ev, err);
     if (tg_audit_write(s->audit, &ev) < 0) {
@@ -1172,15 +1178,7 @@ static void audit_iam(struct tg_server *s, const struct tg_request *req,
     tg_json_w_init(&w, &scratch);
     put_session_identity(&w, sess);
     audit_put(&ev, "userIdentity", &w);
-    if (decision.len > 0) {
-        tg_json_w_raw(&w, decision);
-    } else {
-        tg_json_w_object(&w);
-        tg_json_w_key(&w, "reason");
-        tg_json_w_string(&w, "the decision trace could not be recorded (too large)");
-        tg_json_w_object_end(&w);
-    }
-    audit_put(&ev, "decision", &w);
+    audit_put_decision(&ev, decision, &w);
     tg_buf_free(&scratch);
     audit_error(&ev, err);
     if (tg_audit_write(s->audit, &ev) < 0) {

@@ -1102,6 +1102,19 @@ static void fill(char *f, size_t size, char c)
     f[size - 1] = '\0';
 }
 
+/* s zeroed, then the fields before provider_arn at their size. */
+static void fill_leading_fields(struct tg_creds_session *s)
+{
+    memset(s, 0, sizeof(*s));
+    fill(s->access_key_id, sizeof(s->access_key_id), 'A');
+    fill(s->secret, sizeof(s->secret), '/');
+    fill(s->account_id, sizeof(s->account_id), '9');
+    fill(s->role_name, sizeof(s->role_name), 'r');
+    fill(s->role_id, sizeof(s->role_id), 'I');
+    fill(s->role_path, sizeof(s->role_path), 'p');
+    fill(s->session_name, sizeof(s->session_name), 's');
+}
+
 /* Every field at its size, except the provider ARN at the longest one IAM
  * makes ("arn:aws:iam::" account ":oidc-provider/" and a 255-character URL
  * without its scheme): it round-trips within TG_SIGV4_MAX_SESSION_TOKEN. */
@@ -1111,14 +1124,7 @@ static void test_session_max_fields(void **state)
     struct tg_creds_session s, out;
     struct rng r = {15, -1};
     struct tg_buf token;
-    memset(&s, 0, sizeof(s));
-    fill(s.access_key_id, sizeof(s.access_key_id), 'A');
-    fill(s.secret, sizeof(s.secret), '/');
-    fill(s.account_id, sizeof(s.account_id), '9');
-    fill(s.role_name, sizeof(s.role_name), 'r');
-    fill(s.role_id, sizeof(s.role_id), 'I');
-    fill(s.role_path, sizeof(s.role_path), 'p');
-    fill(s.session_name, sizeof(s.session_name), 's');
+    fill_leading_fields(&s);
     char url[256];
     fill(url, sizeof(url) - 8, 'u'); /* 247 chars: "https://" + 247 = 255 */
     snprintf(s.provider_arn, sizeof(s.provider_arn), "arn:aws:iam::999999999999:oidc-provider/%s",
@@ -1430,14 +1436,7 @@ static void test_session_policies(void **state)
     /* The largest session: every field at its maximum and 2,048 characters
      * of U+00E9 (4,096 bytes) as the policy, which is the most bytes the
      * limits allow. It fits TG_SIGV4_MAX_SESSION_TOKEN and a header. */
-    memset(&s, 0, sizeof(s));
-    fill(s.access_key_id, sizeof(s.access_key_id), 'A');
-    fill(s.secret, sizeof(s.secret), '/');
-    fill(s.account_id, sizeof(s.account_id), '9');
-    fill(s.role_name, sizeof(s.role_name), 'r');
-    fill(s.role_id, sizeof(s.role_id), 'I');
-    fill(s.role_path, sizeof(s.role_path), 'p');
-    fill(s.session_name, sizeof(s.session_name), 's');
+    fill_leading_fields(&s);
     fill(s.provider_arn, sizeof(s.provider_arn), 'a');
     fill(s.subject, sizeof(s.subject), 'u');
     fill(s.audience, sizeof(s.audience), 'c');
