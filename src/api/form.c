@@ -263,7 +263,6 @@ static int member_index(struct tg_cur name, struct tg_cur prefix, size_t *index,
     return 1;
 }
 
-/* Checks 1..count has no gaps (slots[i] for i in 1..highest) and count <= max. */
 /* Notes member index (1..TG_FORM_MAX_LIST) as present. */
 static void member_seen(bool *present, size_t index, size_t *count, size_t *highest)
 {
@@ -276,6 +275,7 @@ static void member_seen(bool *present, size_t index, size_t *count, size_t *high
     }
 }
 
+/* Checks 1..count has no gaps (slots[i] for i in 1..highest) and count <= max. */
 static int check_members(const char *prefix, const bool *present, size_t highest, size_t count,
                          size_t max, struct tg_error *err)
 {
