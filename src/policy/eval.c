@@ -1413,16 +1413,13 @@ enum tg_policy_decision tg_policy_authorize(const struct tg_policy *const *ident
     if (req != NULL) {
         struct ectx e = {req, NULL, res};
         set_run(identity, n_identity, TG_POLICY_SET_IDENTITY, &e, mp, trace, &id_allow, &deny);
-        bool any_session = false;
-        for (size_t i = 0; i < n_session; i++) {
-            any_session = any_session || session[i] != NULL;
-        }
         set_run(session, n_session, TG_POLICY_SET_SESSION, &e, mp, trace, &s_allow, &deny);
         /* spec 4.5: a Deny anywhere wins; the session policies can only
-         * narrow what the identity policies allow. */
+         * narrow what the identity policies allow (a NULL one, gone,
+         * allows nothing but still narrows). */
         if (deny) {
             d = TG_POLICY_DENY_EXPLICIT;
-        } else if (id_allow && (!any_session || s_allow)) {
+        } else if (id_allow && (n_session == 0 || s_allow)) {
             d = TG_POLICY_ALLOW;
         }
     }

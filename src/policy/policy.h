@@ -139,7 +139,10 @@ struct tg_policy_result {
 
 /*
  * Evaluates req against identity[0..n_identity) and session[0..n_session)
- * as above (a NULL policy in a list is skipped). res (may be NULL) gets the
+ * as above. A NULL policy in a list is skipped: a NULL identity policy
+ * grants nothing, a NULL session policy (one that is gone) allows nothing
+ * but is still a session policy, so with n_session > 0 a session policy
+ * must allow. It has no entry in the trace. res (may be NULL) gets the
  * decision and what decided it; collecting it evaluates every condition of
  * every applicable statement, as a trace does. A trace writer gets one JSON
  * array of {"set": "identity" | "session", "policy": i, "decision": ...,

@@ -1298,27 +1298,29 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
     } else {
         role = NULL;
     }
-    /* The session policies sealed in the session (spec 4.5): the inline
-     * one compiled again (it parsed when the session was issued), the
-     * managed ones as their default version is now. One deleted since
-     * grants nothing: with none left, the session may do nothing. */
+    /* The session policies sealed in the session (spec 4.5), in order: the
+     * inline one compiled again (it parsed when the session was issued),
+     * the managed ones as their default version is now. One deleted since
+     * is NULL: it allows nothing (tg_policy_authorize), so with none left
+     * the session may do nothing. */
     const struct tg_policy *spols[1 + TG_STS_MAX_POLICY_ARNS];
-    size_t n_session = 0;
-    bool session_given = tg_creds_session_has_policies(&who->sess);
+    size_t n_session = 0, n_found = 0;
     if (who->sess.policy[0] != '\0') {
         struct tg_error perr;
         tg_error_clear(&perr);
         if (tg_policy_parse((const uint8_t *)who->sess.policy, strlen(who->sess.policy),
-                            TG_POLICY_SESSION, &inline_session, &perr) == 0) {
-            spols[n_session++] = inline_session;
+                            TG_POLICY_SESSION, &inline_session, &perr) < 0) {
+            inline_session = NULL;
         }
+        spols[n_session++] = inline_session;
     }
     for (size_t i = 0; i < who->sess.n_policy_arns; i++) {
         const struct tg_snap_policy *mp =
             tg_snapshot_policy_by_arn(snap, tg_cur_str(tg_creds_session_policy_arn(&who->sess, i)));
-        if (mp != NULL && mp->compiled != NULL) {
-            spols[n_session++] = mp->compiled;
-        }
+        spols[n_session++] = mp != NULL ? mp->compiled : NULL;
+    }
+    for (size_t i = 0; i < n_session; i++) {
+        n_found += spols[i] != NULL;
     }
     struct tg_kv tags[TG_IAM_MAX_TAGS];
     char ua[512];
@@ -1339,45 +1341,35 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
     tg_json_w_string(&w, resource);
     tg_json_w_key(&w, "role");
     tg_json_w_string(&w, role != NULL ? role->arn : NULL);
-    if (session_given) {
+    if (n_session > 0) {
         /* Which session policy is which in the trace's "session" set (its
          * "policy" index), and those that are gone. Never their text. */
         tg_json_w_key(&w, "session_policies");
         tg_json_w_array(&w);
-        size_t k = 0;
-        if (who->sess.policy[0] != '\0') {
+        bool has_inline = who->sess.policy[0] != '\0';
+        for (size_t k = 0; k < n_session; k++) {
+            bool is_inline = has_inline && k == 0;
             tg_json_w_object(&w);
             tg_json_w_key(&w, "policy");
-            if (inline_session != NULL) {
-                tg_json_w_int(&w, (int64_t)k++);
+            if (spols[k] != NULL) {
+                tg_json_w_int(&w, (int64_t)k);
             } else {
                 tg_json_w_null(&w);
             }
-            tg_json_w_key(&w, "inline_length");
-            tg_json_w_int(&w, (int64_t)strlen(who->sess.policy));
-            if (inline_session == NULL) {
-                tg_json_w_key(&w, "reason");
-                tg_json_w_string(&w, "the inline session policy no longer compiles: it grants "
-                                     "nothing");
-            }
-            tg_json_w_object_end(&w);
-        }
-        for (size_t i = 0; i < who->sess.n_policy_arns; i++) {
-            const char *arn = tg_creds_session_policy_arn(&who->sess, i);
-            const struct tg_snap_policy *mp = tg_snapshot_policy_by_arn(snap, tg_cur_str(arn));
-            bool found = mp != NULL && mp->compiled != NULL;
-            tg_json_w_object(&w);
-            tg_json_w_key(&w, "policy");
-            if (found) {
-                tg_json_w_int(&w, (int64_t)k++);
+            if (is_inline) {
+                tg_json_w_key(&w, "inline_length");
+                tg_json_w_int(&w, (int64_t)strlen(who->sess.policy));
             } else {
-                tg_json_w_null(&w);
+                tg_json_w_key(&w, "arn");
+                tg_json_w_string(&w,
+                                 tg_creds_session_policy_arn(&who->sess, k - (size_t)has_inline));
             }
-            tg_json_w_key(&w, "arn");
-            tg_json_w_string(&w, arn);
-            if (!found) {
+            if (spols[k] == NULL) {
                 tg_json_w_key(&w, "reason");
-                tg_json_w_string(&w, "deleted since the session was issued: it grants nothing");
+                tg_json_w_string(&w, is_inline ? "the inline session policy no longer compiles: "
+                                                 "it grants nothing"
+                                               : "deleted since the session was issued: it "
+                                                 "grants nothing");
             }
             tg_json_w_object_end(&w);
         }
@@ -1388,14 +1380,6 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
     /* The identity policies alone, to name the policy type that denied
      * (AWS names one, spec 4.5). */
     enum tg_policy_decision d_identity = tg_policy_authorize(pols, n, NULL, 0, &preq, NULL, NULL);
-    if (session_given && n_session == 0 && d == TG_POLICY_ALLOW) {
-        /* tg_policy_authorize skips absent session policies and would let
-         * the identity policies alone decide: fail closed instead. */
-        d = TG_POLICY_DENY_IMPLICIT;
-        tg_json_w_key(&w, "reason");
-        tg_json_w_string(&w, "none of the session's policies exists any more: no session "
-                             "policy allows");
-    }
     tg_json_w_key(&w, "decision");
     tg_json_w_string(&w, tg_policy_decision_name(d));
     tg_json_w_object_end(&w);
@@ -1425,8 +1409,7 @@ static int authorize(struct tg_server *s, const struct tg_request *req, const st
     }
     tg_error_detail(err, "%s of role %s: %s by the %s (%zu identity, %zu of %zu session policies)",
                     action, role != NULL ? role->arn : "(gone)", tg_policy_decision_name(d),
-                    by_session ? "session policies" : "identity policies", n, n_session,
-                    (size_t)(who->sess.policy[0] != '\0') + who->sess.n_policy_arns);
+                    by_session ? "session policies" : "identity policies", n, n_found, n_session);
 out:
     tg_policy_free(inline_session);
     free(pols);

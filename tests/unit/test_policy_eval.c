@@ -626,6 +626,41 @@ static void test_decision_names(void **state)
     assert_string_equal(tg_policy_decision_name((enum tg_policy_decision)42), "implicitDeny");
 }
 
+/* A session policy that is gone (NULL) allows nothing but still narrows:
+ * with it alone, or beside one that does not allow, the identity Allow is
+ * not enough (spec 4.5); beside one that allows, the request is allowed. */
+static void test_session_policy_gone(void **state)
+{
+    (void)state;
+    struct tg_policy *all = compile_text(
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\","
+        "\"Resource\":\"*\"}]}",
+        TG_POLICY_IDENTITY);
+    struct tg_policy *get =
+        compile_text("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+                     "\"iam:GetRole\",\"Resource\":\"*\"}]}",
+                     TG_POLICY_SESSION);
+    struct tg_policy_request req = {"iam:GetRole", "*", NULL, NULL, NULL, 0};
+    const struct tg_policy *id[1] = {all};
+    const struct tg_policy *gone[1] = {NULL};
+    const struct tg_policy *gone_then_get[2] = {NULL, get};
+    assert_int_equal(tg_policy_authorize(id, 1, NULL, 0, &req, NULL, NULL), TG_POLICY_ALLOW);
+    assert_int_equal(tg_policy_authorize(id, 1, gone, 1, &req, NULL, NULL),
+                     TG_POLICY_DENY_IMPLICIT);
+    assert_int_equal(tg_policy_authorize(id, 1, gone_then_get, 2, &req, NULL, NULL),
+                     TG_POLICY_ALLOW);
+    req.action = "iam:DeleteRole";
+    assert_int_equal(tg_policy_authorize(id, 1, gone_then_get, 2, &req, NULL, NULL),
+                     TG_POLICY_DENY_IMPLICIT);
+    /* a NULL identity policy grants nothing */
+    const struct tg_policy *no_id[1] = {NULL};
+    req.action = "iam:GetRole";
+    assert_int_equal(tg_policy_authorize(no_id, 1, NULL, 0, &req, NULL, NULL),
+                     TG_POLICY_DENY_IMPLICIT);
+    tg_policy_free(all);
+    tg_policy_free(get);
+}
+
 static void test_trace_shape(void **state)
 {
     (void)state;
@@ -801,10 +836,10 @@ static void test_long_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_vectors),   cmocka_unit_test(test_table),
-        cmocka_unit_test(test_decision_names), cmocka_unit_test(test_trace_shape),
-        cmocka_unit_test(test_trace_caps),     cmocka_unit_test(test_trace_all_statements),
-        cmocka_unit_test(test_long_values),
+        cmocka_unit_test(test_seed_vectors),         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_decision_names),       cmocka_unit_test(test_session_policy_gone),
+        cmocka_unit_test(test_trace_shape),          cmocka_unit_test(test_trace_caps),
+        cmocka_unit_test(test_trace_all_statements), cmocka_unit_test(test_long_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
